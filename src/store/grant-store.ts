@@ -1,0 +1,63 @@
+import type { MemberRole, OrgPolicy, OwnerState } from '../grants/owner.js';
+import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
+
+/** What one lookup returns: everything `decide` needs about a token and the owner it reaches. */
+export interface GrantSnapshot {
+  readonly token: TokenRecord;
+  readonly owner: OwnerState;
+}
+
+export interface TokenFilter {
+  readonly user?: string;
+  readonly resourceOwner?: string;
+  readonly status?: TokenStatus;
+}
+
+/** Why the in-process caches must drop entries. `all` is used after a lost subscription. */
+export type Invalidation =
+  | { readonly kind: 'token'; readonly tokenHash: string }
+  | { readonly kind: 'owner'; readonly owner: string }
+  | { readonly kind: 'all' };
+
+export type InvalidationListener = (event: Invalidation) => void;
+
+/**
+ * The shared store of tokens, orgs and memberships. Both the memory and the Redis
+ * implementation pass `test/contract/grant-store.contract.ts`.
+ *
+ * Every method that narrows access publishes an invalidation that reaches the
+ * listeners of every instance sharing the store (including this one).
+ * Methods reject with `StoreUnavailableError` when the backend cannot answer.
+ */
+export interface GrantStore {
+  /**
+   * The hot-path read: one round trip. `owner` is the lower-cased resource owner
+   * the request reaches (for fine-grained tokens, the token's own owner is used
+   * whatever is passed). Null when no token has that hash.
+   */
+  lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null>;
+
+  /** Stores a new token under its hash. Rejects if the id or hash exists. */
+  createToken(tokenHash: string, record: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | null>;
+  listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
+  /** Sets status (and reason); returns the updated record or null for an unknown id. Publishes. */
+  setTokenStatus(id: string, status: TokenStatus, reason?: string): Promise<TokenRecord | null>;
+  /** Moves a token to a new hash with a new expiry; the old hash stops resolving at once. Publishes. */
+  replaceTokenSecret(id: string, newHash: string, expiresAt: string): Promise<TokenRecord | null>;
+  /** Batched, fire-and-forget friendly: last-used instants by token id. */
+  recordLastUsed(lastUsed: ReadonlyMap<string, string>): Promise<void>;
+  getLastUsed(id: string): Promise<string | null>;
+
+  getOrgPolicy(org: string): Promise<OrgPolicy | null>;
+  setOrgPolicy(org: string, policy: OrgPolicy): Promise<void>;
+  getMembers(org: string): Promise<ReadonlyMap<string, MemberRole>>;
+  setMember(org: string, user: string, role: MemberRole): Promise<void>;
+  /** Returns false when the user was not a member. Publishes. */
+  removeMember(org: string, user: string): Promise<boolean>;
+
+  onInvalidate(listener: InvalidationListener): void;
+  /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
