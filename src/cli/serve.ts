@@ -1,0 +1,68 @@
+import { readConfigFile } from './config-file.js';
+import { createLogger, parseLogLevel } from '../observability/logger.js';
+import { startRuntime } from './runtime.js';
+
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/** `patgate serve --config FILE`: runs until SIGTERM/SIGINT; SIGHUP reloads the route map. */
+export async function serve(configPath: string): Promise<number> {
+  const logger = createLogger(parseLogLevel(process.env.PATGATE_LOG_LEVEL));
+  const loadedResult = await readConfigFile(configPath);
+  if (!loadedResult.ok) {
+    process.stderr.write(`patgate: invalid config, not starting:\n${loadedResult.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    return 2;
+  }
+  const adminToken = process.env.PATGATE_ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    process.stderr.write(`patgate: PATGATE_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters\n`);
+    return 2;
+  }
+  if (adminToken === undefined || adminToken === '') {
+    logger.warn('PATGATE_ADMIN_TOKEN is not set: the admin API refuses every /v1 call');
+  }
+  const runtime = await startRuntime({
+    loaded: loadedResult.loaded,
+    logger,
+    adminToken: adminToken === '' ? undefined : adminToken,
+  });
+  logger.info(
+    { gateway: runtime.gatewayAddress, admin: runtime.adminAddress, routes: loadedResult.loaded.matcher.rules.length },
+    'patgate listening',
+  );
+
+  process.on('SIGHUP', () => {
+    void (async () => {
+      const next = await readConfigFile(configPath);
+      if (!next.ok) {
+        logger.error({ errors: next.errors }, 'route reload refused; keeping the current map');
+        return;
+      }
+      runtime.reloadRoutes(next.loaded);
+      logger.info({ routes: next.loaded.matcher.rules.length }, 'route map reloaded');
+    })();
+  });
+
+  const grace = loadedResult.loaded.config.shutdown_grace_ms;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, grace_ms: grace }, 'shutting down: draining in-flight requests');
+      runtime.close(grace).then(
+        () => {
+          logger.info('stopped');
+          logger.flush();
+          resolve(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          logger.flush();
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}

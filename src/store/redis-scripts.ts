@@ -1,0 +1,117 @@
+/**
+ * The Lua scripts behind `RedisGrantStore`. Each runs atomically on the server, so
+ * a reader never sees a half-written token and a write never lands on data that
+ * changed since it was read (`update`/`replace` compare before they write).
+ *
+ * Some keys are derived inside the scripts from the prefix in ARGV (the owner a
+ * token points at is only known once its record is read). That is fine on a single
+ * Redis or a primary with replicas; it is not Redis Cluster safe.
+ */
+
+/**
+ * KEYS: tok:{hash}. ARGV: prefix, owner (the request's; fine-grained tokens use their own).
+ * Returns nil, or [tokenJson, policyJson|nil, role|nil, orgRegistered 0/1].
+ */
+export const LOOKUP_LUA = `
+local json = redis.call('GET', KEYS[1])
+if not json then return false end
+local ok, rec = pcall(cjson.decode, json)
+if not ok or type(rec) ~= 'table' then return redis.error_reply('PATGATE corrupt token record') end
+local owner = ARGV[2]
+if rec['kind'] == 'fine_grained' then owner = rec['resourceOwner'] end
+if type(owner) ~= 'string' or type(rec['user']) ~= 'string' then
+  return redis.error_reply('PATGATE corrupt token record')
+end
+local base = ARGV[1] .. 'org:' .. owner
+local policy = redis.call('GET', base .. ':policy')
+local role = redis.call('HGET', base .. ':members', rec['user'])
+local registered = 0
+if policy or redis.call('EXISTS', base .. ':members') == 1 then registered = 1 end
+return {json, policy, role, registered}
+`;
+
+/** KEYS: tokid:{id}. ARGV: prefix. Returns nil or [hash, tokenJson]. */
+export const GET_BY_ID_LUA = `
+local hash = redis.call('GET', KEYS[1])
+if not hash then return false end
+local json = redis.call('GET', ARGV[1] .. 'tok:' .. hash)
+if not json then return false end
+return {hash, json}
+`;
+
+/**
+ * KEYS: tok:{hash}, tokid:{id}, tokens. ARGV: tokenJson, hash, id, expireAtMs.
+ * Returns 0 created, 1 hash taken, 2 id taken.
+ */
+export const CREATE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('PEXPIREAT', KEYS[2], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[3])
+return 0
+`;
+
+/**
+ * Compare-and-set of a token record, then publish.
+ * KEYS: tokid:{id}, tok:{hash}. ARGV: hash, oldJson, newJson, channel, message.
+ * Returns 1 written, 0 changed meanwhile (the caller reads again).
+ */
+export const UPDATE_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[2], ARGV[3], 'KEEPTTL')
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+`;
+
+/**
+ * Moves a record to a new hash, then publishes for the old one.
+ * KEYS: tokid:{id}, tok:{oldHash}, tok:{newHash}.
+ * ARGV: oldHash, oldJson, newJson, newHash, expireAtMs, channel, message.
+ * Returns 1 moved, 0 changed meanwhile, -1 new hash taken.
+ */
+export const REPLACE_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+redis.call('SET', KEYS[3], ARGV[3])
+redis.call('PEXPIREAT', KEYS[3], ARGV[5])
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+`;
+
+/**
+ * KEYS: tokens, lastused. ARGV: prefix, id... Returns the records still present;
+ * ids whose keys expired are forgotten on the way.
+ */
+export const LIST_LUA = `
+local out = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local hash = redis.call('GET', ARGV[1] .. 'tokid:' .. id)
+  local json = false
+  if hash then json = redis.call('GET', ARGV[1] .. 'tok:' .. hash) end
+  if json then
+    out[#out + 1] = json
+  else
+    redis.call('SREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+  end
+end
+return out
+`;
+
+/** KEYS: lastused. ARGV: id, instant, id, instant, ... Keeps the later instant per id. */
+export const LAST_USED_LUA = `
+for i = 1, #ARGV, 2 do
+  local previous = redis.call('HGET', KEYS[1], ARGV[i])
+  if not previous or previous < ARGV[i + 1] then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 0
+`;
