@@ -1,11 +1,11 @@
-import { Hono } from 'hono';
 import type { Context } from 'hono';
+import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { formatPath } from '../config/load.js';
 import type { Problem } from '../gateway/problem.js';
-import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { StoreConflictError, StoreUnavailableError } from '../store/errors.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { timingSafeEqualString } from '../tokens/constant-time.js';
@@ -39,7 +39,13 @@ class HttpProblem extends Error {
 }
 
 function problemJson(c: Context, p: HttpProblem): Response {
-  const body: Problem = { type: PROBLEM_BASE + p.code, title: p.title, status: p.status, detail: p.detail, ...p.extra };
+  const body: Problem = {
+    type: PROBLEM_BASE + p.code,
+    title: p.title,
+    status: p.status,
+    detail: p.detail,
+    ...p.extra,
+  };
   return c.json(body, p.status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
 }
 
@@ -61,13 +67,15 @@ function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> 
 
 async function readJson(c: Context): Promise<unknown> {
   const length = Number(c.req.header('content-length') ?? '0');
-  if (length > MAX_BODY_BYTES) throw new HttpProblem(413, 'too_large', 'Payload too large', 'body over 64 KiB');
+  if (length > MAX_BODY_BYTES)
+    throw new HttpProblem(413, 'too_large', 'Payload too large', 'body over 64 KiB');
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw invalid('content-type', 'expected application/json');
   }
   const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES) throw new HttpProblem(413, 'too_large', 'Payload too large', 'body over 64 KiB');
+  if (text.length > MAX_BODY_BYTES)
+    throw new HttpProblem(413, 'too_large', 'Payload too large', 'body over 64 KiB');
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -90,10 +98,16 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     if (error instanceof InputError) return problemJson(c, invalid(error.field, error.message, error.status));
     if (error instanceof StoreUnavailableError) {
       c.header('retry-after', '1');
-      return problemJson(c, new HttpProblem(503, 'store_unavailable', 'Store unavailable', 'the store cannot be reached'));
+      return problemJson(
+        c,
+        new HttpProblem(503, 'store_unavailable', 'Store unavailable', 'the store cannot be reached'),
+      );
     }
     if (error instanceof StoreConflictError) {
-      return problemJson(c, new HttpProblem(409, 'conflict', 'Conflict', 'a token with that id already exists; retry'));
+      return problemJson(
+        c,
+        new HttpProblem(409, 'conflict', 'Conflict', 'a token with that id already exists; retry'),
+      );
     }
     logger.error({ err: error }, 'admin API error');
     return problemJson(c, new HttpProblem(500, 'internal', 'Internal error', 'the request failed'));
@@ -118,7 +132,11 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer +(\S+)$/i.exec(header);
     const presented = match?.[1];
-    if (adminToken === undefined || presented === undefined || !timingSafeEqualString(presented, adminToken)) {
+    if (
+      adminToken === undefined ||
+      presented === undefined ||
+      !timingSafeEqualString(presented, adminToken)
+    ) {
       c.header('www-authenticate', 'Bearer realm="patgate-admin"');
       throw new HttpProblem(401, 'unauthorized', 'Unauthorized', 'a valid admin credential is required');
     }
@@ -128,8 +146,13 @@ export function createAdminApp(options: AdminAppOptions): Hono {
   app.post('/v1/tokens', async (c) => {
     const input = parseInput(createTokenInput, await readJson(c));
     const created = await tokens.create(input);
-    logger.info({ token_id: created.record.id, user: created.record.user, kind: created.record.kind }, 'token created');
-    return c.json({ ...tokenView(created.record), token: created.token }, 201, { 'cache-control': 'no-store' });
+    logger.info(
+      { token_id: created.record.id, user: created.record.user, kind: created.record.kind },
+      'token created',
+    );
+    return c.json({ ...tokenView(created.record), token: created.token }, 201, {
+      'cache-control': 'no-store',
+    });
   });
 
   app.get('/v1/tokens', async (c) => {
@@ -164,7 +187,9 @@ export function createAdminApp(options: AdminAppOptions): Hono {
     const created = await tokens.regenerate(id, input);
     if (created === null) throw new HttpProblem(404, 'not_found', 'Not Found', `no token ${id}`);
     logger.info({ token_id: id }, 'token regenerated');
-    return c.json({ ...tokenView(created.record), token: created.token }, 200, { 'cache-control': 'no-store' });
+    return c.json({ ...tokenView(created.record), token: created.token }, 200, {
+      'cache-control': 'no-store',
+    });
   });
 
   return app;

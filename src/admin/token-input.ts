@@ -4,14 +4,20 @@ import { LEVELS } from '../grants/permission.js';
 /** GitHub-style logins: letters, digits, single hyphens, at most 39 characters. */
 export const loginSchema = z
   .string()
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, 'expected a login: letters, digits and single hyphens');
+  .regex(
+    /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/,
+    'expected a login: letters, digits and single hyphens',
+  );
 
 const repositoryName = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a repository name: letters, digits, ".", "_" and "-"')
   .refine((s) => s !== '.' && s !== '..', 'expected a repository name');
 
-const expiresAt = z.iso.datetime({ offset: true, error: 'expected an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z' });
+const expiresAt = z.iso.datetime({
+  offset: true,
+  error: 'expected an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z',
+});
 
 /** Longest lifetime any token may have, whatever the org policy. */
 export const MAX_TOKEN_LIFETIME_DAYS = 366;

@@ -3,7 +3,7 @@ import type { Level } from '../grants/permission.js';
 import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { generateToken, generateTokenId, hashToken } from '../tokens/format.js';
-import { MAX_TOKEN_LIFETIME_DAYS, type CreateTokenInput } from './token-input.js';
+import { type CreateTokenInput, MAX_TOKEN_LIFETIME_DAYS } from './token-input.js';
 
 const DAY_MS = 86_400_000;
 /** Classic tokens may omit an expiry; they then get GitHub's default of 30 days. */
@@ -60,7 +60,9 @@ export class TokenService {
         status,
         resourceOwner: owner,
         repositories:
-          input.repositories === 'all' ? 'all' : [...new Set(input.repositories.map((r) => r.toLowerCase()))].sort(),
+          input.repositories === 'all'
+            ? 'all'
+            : [...new Set(input.repositories.map((r) => r.toLowerCase()))].sort(),
         permissions: { ...input.permissions },
       };
     } else {
@@ -81,13 +83,22 @@ export class TokenService {
       throw new InputError('id', `token ${id} is ${existing.status} and cannot be regenerated`, 422);
     }
     const now = this.now();
-    const expiresAt = resolveExpiry(expires.expires_at, expires.expires_in_days, now, existing.kind === 'classic');
+    const expiresAt = resolveExpiry(
+      expires.expires_at,
+      expires.expires_in_days,
+      now,
+      existing.kind === 'classic',
+    );
     if (existing.kind === 'fine_grained') {
       const policy = await this.store.getOrgPolicy(existing.resourceOwner);
       checkLifetime(policy, existing.resourceOwner, expiresAt - now);
     }
     const token = generateToken(existing.kind);
-    const record = await this.store.replaceTokenSecret(id, hashToken(token), new Date(expiresAt).toISOString());
+    const record = await this.store.replaceTokenSecret(
+      id,
+      hashToken(token),
+      new Date(expiresAt).toISOString(),
+    );
     return record === null ? null : { record, token };
   }
 
@@ -107,7 +118,12 @@ export class TokenService {
     }
   }
 
-  async #initialStatus(owner: string, user: string, policy: OrgPolicy | null, lifetimeMs: number): Promise<TokenStatus> {
+  async #initialStatus(
+    owner: string,
+    user: string,
+    policy: OrgPolicy | null,
+    lifetimeMs: number,
+  ): Promise<TokenStatus> {
     if (policy === null) return 'active';
     if (policy.fineGrainedTokens === 'blocked') {
       throw new InputError('resource_owner', `organization ${owner} blocks fine-grained tokens`, 422);

@@ -6,7 +6,9 @@ export class AdminClientError extends Error {
     readonly body: unknown,
   ) {
     const detail =
-      typeof body === 'object' && body !== null && 'detail' in body ? String((body as { detail: unknown }).detail) : '';
+      typeof body === 'object' && body !== null && 'detail' in body
+        ? String((body as { detail: unknown }).detail)
+        : '';
     super(`admin API answered ${status}${detail === '' ? '' : `: ${detail}`}`);
     this.name = 'AdminClientError';
   }

@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { type LoadConfigResult, loadConfigText } from '../config/load.js';
 
 /** Reads and loads a config file, applying `PATGATE_REDIS_URL`. Never throws. */
-export async function readConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadConfigResult> {
+export async function readConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadConfigResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -65,11 +65,19 @@ export async function demo(options: DemoOptions): Promise<number> {
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
   const upstream = createDemoUpstream();
   const upstreamAddr = formatAddress(await listen(upstream, '127.0.0.1:0'));
-  const loaded = loadConfigText(demoConfig(`http://${upstreamAddr}`, options.port, options.adminPort), 'demo.yaml');
+  const loaded = loadConfigText(
+    demoConfig(`http://${upstreamAddr}`, options.port, options.adminPort),
+    'demo.yaml',
+  );
   if (!loaded.ok) throw new Error(`demo config is invalid: ${loaded.errors.join('; ')}`);
   const adminToken = `demo-admin-${randomBytes(12).toString('hex')}`;
   const logger = createLogger('silent');
-  const runtime = await startRuntime({ loaded: loaded.loaded, logger, adminToken, store: new MemoryGrantStore() });
+  const runtime = await startRuntime({
+    loaded: loaded.loaded,
+    logger,
+    adminToken,
+    store: new MemoryGrantStore(),
+  });
   const gw = `http://${runtime.gatewayAddress}`;
   const adminUrl = `http://${runtime.adminAddress}`;
   const admin = new AdminClient(adminUrl, adminToken);
@@ -111,32 +119,82 @@ export async function demo(options: DemoOptions): Promise<number> {
     expires_in_days: 1,
   });
   await admin.call('DELETE', `/v1/tokens/${doomed.id}`);
-  out('Sample tokens (created through POST /v1/tokens):');
-  out(`  READER=${reader.token}   # alice: acme/api only, issues:read + contents:read`);
-  out(`  WRITER=${writer.token}   # bob: all acme repos, contents:write + pull_requests:write + members:read`);
-  out(`  REVOKED=${doomed.token}  # carol: revoked with DELETE /v1/tokens/${doomed.id}`);
+  const guess = 'pgt_000000000000000000000000000000000000';
+  out('Sample tokens, created through POST /v1/tokens (paste these lines into your shell):');
+  out(`export READER=${reader.token}   # alice: acme/api only, issues:read + contents:read`);
+  out(
+    `export WRITER=${writer.token}   # bob: all acme repos, contents:write + pull_requests:write + members:read`,
+  );
+  out(`export REVOKED=${doomed.token}  # carol: revoked with DELETE /v1/tokens/${doomed.id}`);
+  out(`export GUESS=${guess}    # right shape, wrong checksum`);
   out();
 
   const tour: DemoRequest[] = [
     { what: 'public route, no token', method: 'GET', path: '/status' },
-    { what: 'reader lists issues on acme/api', method: 'GET', path: '/repos/acme/api/issues', token: 'READER' },
-    { what: 'reader tries to open an issue (needs issues:write)', method: 'POST', path: '/repos/acme/api/issues', token: 'READER', body: '{"title":"hi"}' },
-    { what: 'reader reads a repository outside its set (hidden: 404)', method: 'GET', path: '/repos/acme/web/issues', token: 'READER' },
-    { what: 'metadata is implicit for every fine-grained token', method: 'GET', path: '/repos/acme/api', token: 'READER' },
-    { what: 'writer merges a pull request (needs two permissions)', method: 'POST', path: '/repos/acme/web/pulls/7/merge', token: 'WRITER' },
-    { what: 'timeline accepts any one of two alternatives', method: 'GET', path: '/repos/acme/web/issues/7/timeline', token: 'WRITER' },
+    {
+      what: 'reader lists issues on acme/api',
+      method: 'GET',
+      path: '/repos/acme/api/issues',
+      token: 'READER',
+    },
+    {
+      what: 'reader tries to open an issue (needs issues:write)',
+      method: 'POST',
+      path: '/repos/acme/api/issues',
+      token: 'READER',
+      body: '{"title":"hi"}',
+    },
+    {
+      what: 'reader reads a repository outside its set (hidden: 404)',
+      method: 'GET',
+      path: '/repos/acme/web/issues',
+      token: 'READER',
+    },
+    {
+      what: 'metadata is implicit for every fine-grained token',
+      method: 'GET',
+      path: '/repos/acme/api',
+      token: 'READER',
+    },
+    {
+      what: 'writer merges a pull request (needs two permissions)',
+      method: 'POST',
+      path: '/repos/acme/web/pulls/7/merge',
+      token: 'WRITER',
+    },
+    {
+      what: 'timeline accepts any one of two alternatives',
+      method: 'GET',
+      path: '/repos/acme/web/issues/7/timeline',
+      token: 'WRITER',
+    },
     { what: 'writer reads org members', method: 'GET', path: '/orgs/acme/members', token: 'WRITER' },
     { what: 'no token', method: 'GET', path: '/repos/acme/api/issues' },
     { what: 'revoked token', method: 'GET', path: '/repos/acme/api/issues', token: 'REVOKED' },
-    { what: 'a guessed token fails its checksum before any lookup', method: 'GET', path: '/repos/acme/api/issues', token: 'GUESS' },
-    { what: 'no route matches: never reaches the upstream', method: 'DELETE', path: '/repos/acme/api', token: 'WRITER' },
-    { what: 'ambiguous target (encoded slash)', method: 'GET', path: '/repos/acme/api%2Fissues', token: 'READER' },
+    {
+      what: 'a guessed token fails its checksum before any lookup',
+      method: 'GET',
+      path: '/repos/acme/api/issues',
+      token: 'GUESS',
+    },
+    {
+      what: 'no route matches: never reaches the upstream',
+      method: 'DELETE',
+      path: '/repos/acme/api',
+      token: 'WRITER',
+    },
+    {
+      what: 'ambiguous target (encoded slash)',
+      method: 'GET',
+      path: '/repos/acme/api%2Fissues',
+      token: 'READER',
+    },
   ];
   const secrets: Record<string, string> = {
     READER: reader.token,
     WRITER: writer.token,
     REVOKED: doomed.token,
-    GUESS: 'pgt_000000000000000000000000000000000000',
+    GUESS: guess,
   };
   for (const step of tour) {
     const headers: Record<string, string> = {};
@@ -152,7 +210,9 @@ export async function demo(options: DemoOptions): Promise<number> {
     let summary = text;
     try {
       const json = JSON.parse(text) as Record<string, unknown>;
-      summary = json.upstream ? `forwarded; upstream saw user=${String(json.patgate_user)}` : String(json.detail ?? json.title);
+      summary = json.upstream
+        ? `forwarded; upstream saw user=${String(json.patgate_user)}`
+        : String(json.detail ?? json.title);
     } catch {
       // Not JSON: show it raw.
     }
@@ -160,7 +220,9 @@ export async function demo(options: DemoOptions): Promise<number> {
     const data = step.body === undefined ? '' : ` -H 'content-type: application/json' -d '${step.body}'`;
     out(`# ${step.what}`);
     out(`curl -i -X ${step.method}${auth}${data} '${gw}${step.path}'`);
-    out(`#   -> ${res.statusCode}${accepted ? ` (X-Accepted-Permissions: ${String(accepted)})` : ''}: ${summary}`);
+    out(
+      `#   -> ${res.statusCode}${accepted ? ` (X-Accepted-Permissions: ${String(accepted)})` : ''}: ${summary}`,
+    );
     out();
   }
 
@@ -169,7 +231,7 @@ export async function demo(options: DemoOptions): Promise<number> {
     upstream.close();
     return 0;
   }
-  out('The gateway keeps running so that you can paste the lines above (export READER=... first).');
+  out('The gateway keeps running so that you can paste the lines above (the export lines first).');
   out('Press Ctrl-C to stop.');
   return new Promise<number>((resolve) => {
     process.once('SIGINT', () => {

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export function parseListen(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');

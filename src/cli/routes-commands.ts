@@ -42,7 +42,8 @@ export async function routesExplain(
     return 1;
   }
   const { rule } = match;
-  const where = rule.line === undefined ? `routes[${rule.index}]` : `${configPath}:${rule.line} routes[${rule.index}]`;
+  const where =
+    rule.line === undefined ? `routes[${rule.index}]` : `${configPath}:${rule.line} routes[${rule.index}]`;
   out(`${upper} ${checked.path}`);
   out(`  rule:     ${rule.pattern}  (${where})`);
   out(`  needs:    ${describeRequirement(rule)}`);

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
 import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { createAdminApp } from '../admin/app.js';
 import { TokenService } from '../admin/token-service.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -86,7 +86,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     adminInfo = formatAddress(await listen(adminServer, config.admin.listen));
   } catch (error) {
     gatewayServer.close();
-    await Promise.allSettled([upstream.close(), lastUsed.close(), options.store ? Promise.resolve() : store.close()]);
+    await Promise.allSettled([
+      upstream.close(),
+      lastUsed.close(),
+      options.store ? Promise.resolve() : store.close(),
+    ]);
     throw error;
   }
 

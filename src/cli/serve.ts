@@ -1,5 +1,5 @@
-import { readConfigFile } from './config-file.js';
 import { createLogger, parseLogLevel } from '../observability/logger.js';
+import { readConfigFile } from './config-file.js';
 import { startRuntime } from './runtime.js';
 
 const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -9,12 +9,16 @@ export async function serve(configPath: string): Promise<number> {
   const logger = createLogger(parseLogLevel(process.env.PATGATE_LOG_LEVEL));
   const loadedResult = await readConfigFile(configPath);
   if (!loadedResult.ok) {
-    process.stderr.write(`patgate: invalid config, not starting:\n${loadedResult.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    process.stderr.write(
+      `patgate: invalid config, not starting:\n${loadedResult.errors.map((e) => `  ${e}`).join('\n')}\n`,
+    );
     return 2;
   }
   const adminToken = process.env.PATGATE_ADMIN_TOKEN;
   if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
-    process.stderr.write(`patgate: PATGATE_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters\n`);
+    process.stderr.write(
+      `patgate: PATGATE_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters\n`,
+    );
     return 2;
   }
   if (adminToken === undefined || adminToken === '') {
@@ -26,7 +30,11 @@ export async function serve(configPath: string): Promise<number> {
     adminToken: adminToken === '' ? undefined : adminToken,
   });
   logger.info(
-    { gateway: runtime.gatewayAddress, admin: runtime.adminAddress, routes: loadedResult.loaded.matcher.rules.length },
+    {
+      gateway: runtime.gatewayAddress,
+      admin: runtime.adminAddress,
+      routes: loadedResult.loaded.matcher.rules.length,
+    },
     'patgate listening',
   );
 

@@ -34,7 +34,8 @@ function describeToken(t: TokenJson): string[] {
     lines.push(`scopes:      ${Array.isArray(t.scopes) ? t.scopes.join(', ') : ''}`);
   }
   lines.push(`created:     ${String(t.created_at)}`, `expires:     ${String(t.expires_at)}`);
-  if ('last_used_at' in t) lines.push(`last used:   ${t.last_used_at === null ? 'never' : String(t.last_used_at)}`);
+  if ('last_used_at' in t)
+    lines.push(`last used:   ${t.last_used_at === null ? 'never' : String(t.last_used_at)}`);
   return lines;
 }
 
@@ -50,10 +51,21 @@ function table(rows: TokenJson[]): string {
     String(t.name),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  return [header, ...body].map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return [header, ...body]
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-async function run(options: CommonOptions, action: () => Promise<unknown>, human: (result: unknown) => string): Promise<void> {
+async function run(
+  options: CommonOptions,
+  action: () => Promise<unknown>,
+  human: (result: unknown) => string,
+): Promise<void> {
   try {
     const result = await action();
     process.stdout.write(`${options.json ? JSON.stringify(result, null, 2) : human(result)}\n`);
@@ -62,7 +74,9 @@ async function run(options: CommonOptions, action: () => Promise<unknown>, human
       process.stderr.write(`patgate: ${error.message}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify(error.body, null, 2)}\n`);
     } else {
-      process.stderr.write(`patgate: cannot reach the admin API at ${options.adminUrl}: ${(error as Error).message}\n`);
+      process.stderr.write(
+        `patgate: cannot reach the admin API at ${options.adminUrl}: ${(error as Error).message}\n`,
+      );
     }
     process.exitCode = 1;
   }
@@ -73,7 +87,11 @@ export function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('manage tokens through the admin API');
   const withCommon = (cmd: Command): Command =>
     cmd
-      .option('--admin-url <url>', 'admin API base URL', process.env.PATGATE_ADMIN_URL ?? 'http://127.0.0.1:8081')
+      .option(
+        '--admin-url <url>',
+        'admin API base URL',
+        process.env.PATGATE_ADMIN_URL ?? 'http://127.0.0.1:8081',
+      )
       .option('--json', 'print JSON for scripts');
 
   withCommon(token.command('create').description('create a token; prints the secret once'))
@@ -100,13 +118,24 @@ export function registerTokenCommands(program: Command): void {
               name: o.name,
               resource_owner: o.owner,
               repositories: o.repos === 'all' ? 'all' : String(o.repos).split(',').filter(Boolean),
-              permissions: Object.fromEntries((o.permission as string[]).map((p) => p.split(':') as [string, string])),
+              permissions: Object.fromEntries(
+                (o.permission as string[]).map((p) => p.split(':') as [string, string]),
+              ),
               ...expiry,
             };
-      await run(o, () => client(o).call('POST', '/v1/tokens', body), (r) => {
-        const t = r as TokenJson;
-        return [...describeToken(t), '', `token:       ${String(t.token)}`, '(shown once: store it now)'].join('\n');
-      });
+      await run(
+        o,
+        () => client(o).call('POST', '/v1/tokens', body),
+        (r) => {
+          const t = r as TokenJson;
+          return [
+            ...describeToken(t),
+            '',
+            `token:       ${String(t.token)}`,
+            '(shown once: store it now)',
+          ].join('\n');
+        },
+      );
     });
 
   withCommon(token.command('list').description('list tokens'))
@@ -119,23 +148,29 @@ export function registerTokenCommands(program: Command): void {
       if (o.owner) q.set('resource_owner', o.owner);
       if (o.status) q.set('status', o.status);
       const qs = q.toString();
-      await run(o, () => client(o).call('GET', `/v1/tokens${qs === '' ? '' : `?${qs}`}`), (r) =>
-        table((r as { tokens: TokenJson[] }).tokens),
+      await run(
+        o,
+        () => client(o).call('GET', `/v1/tokens${qs === '' ? '' : `?${qs}`}`),
+        (r) => table((r as { tokens: TokenJson[] }).tokens),
       );
     });
 
   withCommon(token.command('show').argument('<id>').description('show one token')).action(
     async (id: string, o: CommonOptions) => {
-      await run(o, () => client(o).call('GET', `/v1/tokens/${encodeURIComponent(id)}`), (r) =>
-        describeToken(r as TokenJson).join('\n'),
+      await run(
+        o,
+        () => client(o).call('GET', `/v1/tokens/${encodeURIComponent(id)}`),
+        (r) => describeToken(r as TokenJson).join('\n'),
       );
     },
   );
 
   withCommon(token.command('revoke').argument('<id>').description('revoke a token everywhere')).action(
     async (id: string, o: CommonOptions) => {
-      await run(o, () => client(o).call('DELETE', `/v1/tokens/${encodeURIComponent(id)}`), (r) =>
-        `revoked ${String((r as TokenJson).id)}`,
+      await run(
+        o,
+        () => client(o).call('DELETE', `/v1/tokens/${encodeURIComponent(id)}`),
+        (r) => `revoked ${String((r as TokenJson).id)}`,
       );
     },
   );
@@ -144,9 +179,18 @@ export function registerTokenCommands(program: Command): void {
     .option('--expires-in-days <n>', 'lifetime in days')
     .action(async (id: string, o: CommonOptions & { expiresInDays?: string }) => {
       const body = o.expiresInDays === undefined ? {} : { expires_in_days: Number(o.expiresInDays) };
-      await run(o, () => client(o).call('POST', `/v1/tokens/${encodeURIComponent(id)}/regenerate`, body), (r) => {
-        const t = r as TokenJson;
-        return [...describeToken(t), '', `token:       ${String(t.token)}`, '(shown once: store it now)'].join('\n');
-      });
+      await run(
+        o,
+        () => client(o).call('POST', `/v1/tokens/${encodeURIComponent(id)}/regenerate`, body),
+        (r) => {
+          const t = r as TokenJson;
+          return [
+            ...describeToken(t),
+            '',
+            `token:       ${String(t.token)}`,
+            '(shown once: store it now)',
+          ].join('\n');
+        },
+      );
     });
 }

@@ -27,15 +27,19 @@ export interface ConfigOverrides {
  * Parses, validates and compiles a config file's text (YAML or JSON: JSON is YAML).
  * Every error names the key or route at fault, with the file and line where known.
  */
-export function loadConfigText(text: string, source: string, overrides: ConfigOverrides = {}): LoadConfigResult {
+export function loadConfigText(
+  text: string,
+  source: string,
+  overrides: ConfigOverrides = {},
+): LoadConfigResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       errors: doc.errors.map((e) => {
-        const at = e.linePos?.[0];
-        return `${source}${at ? `:${at.line}:${at.col}` : ''}: ${e.message.split('\n')[0]}`;
+        const at = lineCounter.linePos(e.pos[0]);
+        return `${source}:${at.line}:${at.col}: ${e.message.split('\n')[0]}`;
       }),
     };
   }
@@ -43,7 +47,10 @@ export function loadConfigText(text: string, source: string, overrides: ConfigOv
   const withOverrides = applyOverrides(raw, overrides);
   const parsed = configSchema.safeParse(withOverrides);
   if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((issue) => formatIssue(issue, source, doc, lineCounter)) };
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => formatIssue(issue, source, doc, lineCounter)),
+    };
   }
   const config = parsed.data;
   const lines = config.routes.map((_, i) => lineOf(doc, lineCounter, ['routes', i]));

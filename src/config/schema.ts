@@ -25,7 +25,9 @@ const routeSchema = z
       .optional(),
   })
   .superRefine((r, ctx) => {
-    const kinds = [r.permission !== undefined, r.any_of !== undefined, r.public === true].filter(Boolean).length;
+    const kinds = [r.permission !== undefined, r.any_of !== undefined, r.public === true].filter(
+      Boolean,
+    ).length;
     if (kinds !== 1) {
       ctx.addIssue({
         code: 'custom',
@@ -47,7 +49,10 @@ export const configSchema = z.strictObject({
   }),
   store: z
     .strictObject({
-      redis_url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+      redis_url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+        .optional(),
       key_prefix: z
         .string()
         .regex(/^[A-Za-z0-9:_.-]*$/, 'letters, digits and : _ . - only')

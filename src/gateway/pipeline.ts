@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Decision } from '../grants/decision.js';
 import { decide } from '../grants/decide.js';
+import type { Decision } from '../grants/decision.js';
 import { resolveResource } from '../grants/resource.js';
-import type { Metrics, RequestOutcome } from '../observability/metrics.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics, RequestOutcome } from '../observability/metrics.js';
 import { buildUpstreamHeaders } from '../proxy/headers.js';
-import { upstreamErrorStatus, type Upstream } from '../proxy/upstream.js';
+import { type Upstream, upstreamErrorStatus } from '../proxy/upstream.js';
 import type { RouteRule } from '../routes/types.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
@@ -119,9 +119,13 @@ export class Gateway {
       return;
     }
 
-    const credential = extractBearer(req.headers.authorization);
+    const credential = extractBearer(req.headersDistinct.authorization);
     if (credential.kind === 'none') {
-      this.#deny(res, rule, { kind: 'deny', reason: 'token_missing', detail: 'this route requires a bearer token' });
+      this.#deny(res, rule, {
+        kind: 'deny',
+        reason: 'token_missing',
+        detail: 'this route requires a bearer token',
+      });
       return;
     }
     if (credential.kind === 'invalid') {
@@ -150,7 +154,13 @@ export class Gateway {
         if (!(error instanceof StoreUnavailableError)) throw error;
         this.#metrics.storeErrors.inc();
         this.#logger.warn({ err: error, route: rule.pattern }, 'grant store unavailable; refusing with 503');
-        this.#refuse(res, 'store_unavailable', 'grants cannot be read right now; retry shortly', rule.pattern, 'unavailable');
+        this.#refuse(
+          res,
+          'store_unavailable',
+          'grants cannot be read right now; retry shortly',
+          rule.pattern,
+          'unavailable',
+        );
         return;
       }
     }
@@ -219,7 +229,12 @@ export class Gateway {
         return;
       case 'upstream_error': {
         this.#logger.warn(
-          { route: rule.pattern, error_kind: outcome.error, after_headers: outcome.afterHeaders, err: outcome.cause },
+          {
+            route: rule.pattern,
+            error_kind: outcome.error,
+            after_headers: outcome.afterHeaders,
+            err: outcome.cause,
+          },
           'upstream request failed',
         );
         if (outcome.afterHeaders) {

@@ -33,7 +33,10 @@ export const DEFAULT_GATEWAY_SERVER_OPTIONS: GatewayServerOptions = {
  * it with a bare 400), then one Hono route hands the raw request/response pair
  * to the pipeline, which streams with undici straight into the Node response.
  */
-export function createGatewayServer(gateway: Gateway, options: GatewayServerOptions = DEFAULT_GATEWAY_SERVER_OPTIONS): Server {
+export function createGatewayServer(
+  gateway: Gateway,
+  options: GatewayServerOptions = DEFAULT_GATEWAY_SERVER_OPTIONS,
+): Server {
   const app = new Hono<GatewayEnv>();
   app.all('*', async (c) => {
     const incoming = c.env.incoming;

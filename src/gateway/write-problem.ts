@@ -2,7 +2,11 @@ import type { ServerResponse } from 'node:http';
 import type { ProblemResponse } from './problem.js';
 
 /** Writes a problem+json answer on a raw Node response, closing nothing else. */
-export function writeProblem(res: ServerResponse, answer: ProblemResponse, extraHeaders?: Record<string, string>): void {
+export function writeProblem(
+  res: ServerResponse,
+  answer: ProblemResponse,
+  extraHeaders?: Record<string, string>,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,7 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Outcome label of a proxied request: the decision, or the fault that ended it. */
-export type RequestOutcome = 'allowed' | 'denied' | 'not_found' | 'bad_request' | 'unavailable' | 'upstream_error' | 'aborted';
+export type RequestOutcome =
+  | 'allowed'
+  | 'denied'
+  | 'not_found'
+  | 'bad_request'
+  | 'unavailable'
+  | 'upstream_error'
+  | 'aborted';
 
 /**
  * Every metric patgate exports, on one registry (not prom-client's global one,

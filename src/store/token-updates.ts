@@ -6,7 +6,12 @@ import type { TokenFilter } from './grant-store.js';
  * to the status it explains, so a new status drops the old reason; `revokedAt`
  * keeps the first revocation instant.
  */
-export function withStatus(record: TokenRecord, status: TokenStatus, reason: string | undefined, now: Date): TokenRecord {
+export function withStatus(
+  record: TokenRecord,
+  status: TokenStatus,
+  reason: string | undefined,
+  now: Date,
+): TokenRecord {
   const revokedAt = status === 'revoked' ? (record.revokedAt ?? now.toISOString()) : undefined;
   return withoutUndefined({ ...record, status, statusReason: reason, revokedAt });
 }

@@ -1,0 +1,463 @@
+/**
+ * Redis key layout (`{p}` is the configured key prefix):
+ *
+ * | key                    | type   | holds                                                    |
+ * | ---------------------- | ------ | -------------------------------------------------------- |
+ * | `{p}tok:{hash}`        | string | JSON `TokenRecord`, keyed by the SHA-256 of the secret   |
+ * | `{p}tokid:{id}`        | string | the current hash of token `id`                           |
+ * | `{p}tokens`            | set    | every token id (admin listing only, never the hot path)  |
+ * | `{p}lastused`          | hash   | token id -> ISO instant of last use                      |
+ * | `{p}org:{org}:policy`  | string | JSON `OrgPolicy`                                         |
+ * | `{p}org:{org}:members` | hash   | user -> `member` / `admin`                               |
+ *
+ * `tok:` and `tokid:` keys expire 30 days after the token does (PEXPIREAT), so dead
+ * tokens eventually vanish (a lookup then says "unknown") while recently expired
+ * ones still answer "expired". An org is registered while it has a policy key or
+ * at least one member.
+ *
+ * Invalidations are published on `{p}invalidate`: `t:{hash}`, `o:{owner}` or `*`.
+ * Requires Redis >= 6.0 (SET KEEPTTL); a single primary, not Redis Cluster.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { MemberRole, OrgPolicy } from '../grants/owner.js';
+import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
+import { deepFreeze } from './deep-freeze.js';
+import { StoreConflictError, StoreUnavailableError } from './errors.js';
+import type {
+  GrantSnapshot,
+  GrantStore,
+  Invalidation,
+  InvalidationListener,
+  TokenFilter,
+} from './grant-store.js';
+import { decodeInvalidation, encodeInvalidation, InvalidationHub } from './invalidation-hub.js';
+import { ownerState } from './owner-state.js';
+import {
+  CREATE_LUA,
+  GET_BY_ID_LUA,
+  LAST_USED_LUA,
+  LIST_LUA,
+  LOOKUP_LUA,
+  REPLACE_LUA,
+  UPDATE_LUA,
+} from './redis-scripts.js';
+import { compareByCreation, matchesFilter, withExpiry, withStatus } from './token-updates.js';
+
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export type RedisConnectionRole = 'command' | 'subscriber';
+
+export interface RedisGrantStoreOptions {
+  readonly url: string;
+  readonly keyPrefix: string;
+  /** Upper bound on every command; past it the call rejects with StoreUnavailableError. */
+  readonly commandTimeoutMs: number;
+  readonly logger?: StoreLogger;
+  /** Builds each of the two connections; tests use it to wrap or count. Defaults to `new Redis(url, options)`. */
+  readonly createClient?: (role: RedisConnectionRole, url: string, options: RedisOptions) => Redis;
+}
+
+const RETENTION_AFTER_EXPIRY_MS = 30 * 24 * 60 * 60 * 1000;
+const LIST_BATCH = 256;
+const CAS_ATTEMPTS = 5;
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+interface Scripts {
+  readonly lookup: ScriptCall;
+  readonly getById: ScriptCall;
+  readonly create: ScriptCall;
+  readonly update: ScriptCall;
+  readonly replace: ScriptCall;
+  readonly list: ScriptCall;
+  readonly lastUsed: ScriptCall;
+}
+
+/**
+ * The shared store. Two connections: one for commands, one subscribed to the
+ * invalidation channel. Fail closed: commands time out, nothing queues while
+ * disconnected, and every Redis failure surfaces as StoreUnavailableError.
+ */
+export class RedisGrantStore implements GrantStore {
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #scripts: Scripts;
+  readonly #p: string;
+  readonly #channel: string;
+  readonly #hub: InvalidationHub;
+  readonly #logger: StoreLogger | undefined;
+  readonly #timeoutMs: number;
+  #subscribed = false;
+  #closing = false;
+  #waiters: (() => void)[] = [];
+  readonly #warned = { command: false, subscriber: false };
+
+  constructor(options: RedisGrantStoreOptions) {
+    if (!Number.isInteger(options.commandTimeoutMs) || options.commandTimeoutMs <= 0) {
+      throw new TypeError(`commandTimeoutMs must be a positive integer, got ${options.commandTimeoutMs}`);
+    }
+    if (typeof options.keyPrefix !== 'string') throw new TypeError('keyPrefix must be a string');
+    this.#p = options.keyPrefix;
+    this.#channel = `${this.#p}invalidate`;
+    this.#logger = options.logger;
+    this.#timeoutMs = options.commandTimeoutMs;
+    this.#hub = new InvalidationHub((err) => this.#warn({ err }, 'invalidation listener threw'));
+
+    const common: RedisOptions = {
+      commandTimeout: options.commandTimeoutMs,
+      // Fail fast: a command in flight when the connection drops is rejected, not re-sent later.
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+      lazyConnect: false,
+    };
+    const create = options.createClient ?? ((_role, url, redisOptions) => new Redis(url, redisOptions));
+    // An outage must be a 503 now, not a request parked until Redis returns.
+    this.#redis = create('command', options.url, {
+      ...common,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+    });
+    // Resubscription is ours (see #subscribe) so that we know when it has taken effect.
+    this.#sub = create('subscriber', options.url, { ...common, autoResubscribe: false });
+
+    this.#scripts = {
+      lookup: defineScript(this.#redis, 'patgateLookup', 1, LOOKUP_LUA),
+      getById: defineScript(this.#redis, 'patgateGetById', 1, GET_BY_ID_LUA),
+      create: defineScript(this.#redis, 'patgateCreate', 3, CREATE_LUA),
+      update: defineScript(this.#redis, 'patgateUpdate', 2, UPDATE_LUA),
+      replace: defineScript(this.#redis, 'patgateReplace', 3, REPLACE_LUA),
+      list: defineScript(this.#redis, 'patgateList', 2, LIST_LUA),
+      lastUsed: defineScript(this.#redis, 'patgateLastUsed', 1, LAST_USED_LUA),
+    };
+
+    this.#redis.on('ready', () => {
+      this.#warned.command = false;
+      this.#wake();
+    });
+    this.#redis.on('error', (err: unknown) => this.#connectionError('command', err));
+    this.#sub.on('error', (err: unknown) => this.#connectionError('subscriber', err));
+    this.#sub.on('ready', () => {
+      this.#warned.subscriber = false;
+      void this.#subscribe();
+    });
+    this.#sub.on('close', () => {
+      this.#subscribed = false;
+    });
+    this.#sub.on('message', (channel: string, message: string) => {
+      if (channel === this.#channel) this.#onMessage(message);
+    });
+  }
+
+  /**
+   * Resolves once commands can be sent and the invalidation subscription is live;
+   * rejects with StoreUnavailableError after `timeoutMs`. Call it at startup: until
+   * then commands fail at once, because nothing is queued while disconnected.
+   */
+  ready(timeoutMs = Math.max(this.#timeoutMs, 5000)): Promise<void> {
+    if (this.#isReady()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new StoreUnavailableError({ cause: new Error(`Redis not ready within ${timeoutMs} ms`) }));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  async lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
+    const reply = await this.#run(() => this.#scripts.lookup(this.#tokenKey(tokenHash), this.#p, owner));
+    if (reply === null) return null;
+    if (!Array.isArray(reply) || reply.length !== 4) throw corrupt('lookup reply');
+    const [tokenJson, policyJson, role, registered] = reply as unknown[];
+    const token = parseJson<TokenRecord>(tokenJson);
+    const policy = policyJson === null ? null : parseJson<OrgPolicy>(policyJson);
+    return deepFreeze({ token, owner: ownerState(registered === 1, policy, asRole(role)) });
+  }
+
+  async createToken(tokenHash: string, record: TokenRecord): Promise<void> {
+    const expireAt = retentionDeadline(record.expiresAt);
+    const result = await this.#run(() =>
+      this.#scripts.create(
+        this.#tokenKey(tokenHash),
+        this.#idKey(record.id),
+        `${this.#p}tokens`,
+        JSON.stringify(record),
+        tokenHash,
+        record.id,
+        expireAt,
+      ),
+    );
+    if (result === 1) throw new StoreConflictError('a token with this hash exists');
+    if (result === 2) throw new StoreConflictError(`token id ${record.id} exists`);
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const current = await this.#current(id);
+    return current ? parseJson<TokenRecord>(current.json) : null;
+  }
+
+  async listTokens(filter: TokenFilter): Promise<TokenRecord[]> {
+    const ids = await this.#run(() => this.#redis.smembers(`${this.#p}tokens`));
+    const records: TokenRecord[] = [];
+    for (let i = 0; i < ids.length; i += LIST_BATCH) {
+      const batch = ids.slice(i, i + LIST_BATCH);
+      const reply = await this.#run(() =>
+        this.#scripts.list(`${this.#p}tokens`, `${this.#p}lastused`, this.#p, ...batch),
+      );
+      if (!Array.isArray(reply)) throw corrupt('list reply');
+      for (const json of reply as unknown[]) {
+        const record = parseJson<TokenRecord>(json);
+        if (matchesFilter(record, filter)) records.push(record);
+      }
+    }
+    return records.sort(compareByCreation);
+  }
+
+  async setTokenStatus(id: string, status: TokenStatus, reason?: string): Promise<TokenRecord | null> {
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = await this.#current(id);
+      if (!current) return null;
+      const next = withStatus(parseJson<TokenRecord>(current.json), status, reason, new Date());
+      const nextJson = JSON.stringify(next);
+      const written = await this.#run(() =>
+        this.#scripts.update(
+          this.#idKey(id),
+          this.#tokenKey(current.hash),
+          current.hash,
+          current.json,
+          nextJson,
+          this.#channel,
+          encodeInvalidation({ kind: 'token', tokenHash: current.hash }),
+        ),
+      );
+      if (written === 1) return next;
+    }
+    throw new StoreConflictError(`token ${id} kept changing during the update`);
+  }
+
+  async replaceTokenSecret(id: string, newHash: string, expiresAt: string): Promise<TokenRecord | null> {
+    const expireAt = retentionDeadline(expiresAt);
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const current = await this.#current(id);
+      if (!current) return null;
+      const next = withExpiry(parseJson<TokenRecord>(current.json), expiresAt);
+      const nextJson = JSON.stringify(next);
+      const moved = await this.#run(() =>
+        this.#scripts.replace(
+          this.#idKey(id),
+          this.#tokenKey(current.hash),
+          this.#tokenKey(newHash),
+          current.hash,
+          current.json,
+          nextJson,
+          newHash,
+          expireAt,
+          this.#channel,
+          encodeInvalidation({ kind: 'token', tokenHash: current.hash }),
+        ),
+      );
+      if (moved === -1) throw new StoreConflictError('a token with the new hash exists');
+      if (moved === 1) return next;
+    }
+    throw new StoreConflictError(`token ${id} kept changing during the update`);
+  }
+
+  async recordLastUsed(lastUsed: ReadonlyMap<string, string>): Promise<void> {
+    if (lastUsed.size === 0) return;
+    const args: string[] = [];
+    for (const [id, at] of lastUsed) args.push(id, at);
+    await this.#run(() => this.#scripts.lastUsed(`${this.#p}lastused`, ...args));
+  }
+
+  async getLastUsed(id: string): Promise<string | null> {
+    return this.#run(() => this.#redis.hget(`${this.#p}lastused`, id));
+  }
+
+  async getOrgPolicy(org: string): Promise<OrgPolicy | null> {
+    const json = await this.#run(() => this.#redis.get(this.#policyKey(org)));
+    return json === null ? null : parseJson<OrgPolicy>(json);
+  }
+
+  async setOrgPolicy(org: string, policy: OrgPolicy): Promise<void> {
+    await this.#atomic((m) => m.set(this.#policyKey(org), JSON.stringify(policy)), org);
+  }
+
+  async getMembers(org: string): Promise<ReadonlyMap<string, MemberRole>> {
+    const all = await this.#run(() => this.#redis.hgetall(this.#membersKey(org)));
+    const members = new Map<string, MemberRole>();
+    for (const [user, role] of Object.entries(all)) {
+      const known = asRole(role);
+      if (known) members.set(user, known);
+    }
+    return members;
+  }
+
+  async setMember(org: string, user: string, role: MemberRole): Promise<void> {
+    await this.#atomic((m) => m.hset(this.#membersKey(org), user, role), org);
+  }
+
+  async removeMember(org: string, user: string): Promise<boolean> {
+    const removed = await this.#atomic((m) => m.hdel(this.#membersKey(org), user), org);
+    return removed === 1;
+  }
+
+  onInvalidate(listener: InvalidationListener): void {
+    this.#hub.add(listener);
+  }
+
+  async ping(): Promise<void> {
+    await this.#run(() => this.#redis.ping());
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all([quit(this.#redis), quit(this.#sub)]);
+  }
+
+  /** The current hash and raw JSON of token `id`, read atomically. */
+  async #current(id: string): Promise<{ hash: string; json: string } | null> {
+    const reply = await this.#run(() => this.#scripts.getById(this.#idKey(id), this.#p));
+    if (reply === null) return null;
+    const [hash, json] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    if (typeof hash !== 'string' || typeof json !== 'string') throw corrupt('token reply');
+    return { hash, json };
+  }
+
+  /** One org write and its invalidation in a MULTI; resolves to the write's reply. */
+  async #atomic(write: (m: ReturnType<Redis['multi']>) => unknown, org: string): Promise<unknown> {
+    const results = await this.#run(() => {
+      const multi = this.#redis.multi();
+      write(multi);
+      multi.publish(this.#channel, encodeInvalidation({ kind: 'owner', owner: org }));
+      return multi.exec();
+    });
+    if (!results) throw new StoreUnavailableError({ cause: new Error('MULTI aborted') });
+    for (const [err] of results) {
+      if (err) throw new StoreUnavailableError({ cause: err });
+    }
+    return results[0]?.[1];
+  }
+
+  async #run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      throw new StoreUnavailableError({ cause: err });
+    }
+  }
+
+  async #subscribe(): Promise<void> {
+    try {
+      await this.#sub.subscribe(this.#channel);
+    } catch (err) {
+      if (this.#closing) return;
+      this.#warn({ err }, 'invalidation subscribe failed; reconnecting');
+      // A SUBSCRIBE that timed out may still take effect later, unseen: start over.
+      this.#sub.disconnect(true);
+      return;
+    }
+    this.#subscribed = true;
+    this.#wake();
+    // Whatever was published while we were not subscribed is lost (on the first
+    // subscription too: the cache may already hold entries loaded before it).
+    this.#hub.emit({ kind: 'all' });
+  }
+
+  #onMessage(message: string): void {
+    const event: Invalidation | null = decodeInvalidation(message);
+    if (event) {
+      this.#hub.emit(event);
+      return;
+    }
+    this.#warn({ message }, 'unknown invalidation message; dropping every cached grant');
+    this.#hub.emit({ kind: 'all' });
+  }
+
+  #connectionError(role: RedisConnectionRole, err: unknown): void {
+    // One line per outage, not one per reconnect attempt.
+    if (this.#closing || this.#warned[role]) return;
+    this.#warned[role] = true;
+    this.#warn({ err, connection: role }, 'Redis connection error');
+  }
+
+  #warn(obj: object, msg: string): void {
+    this.#logger?.warn(obj, msg);
+  }
+
+  #isReady(): boolean {
+    return this.#redis.status === 'ready' && this.#subscribed;
+  }
+
+  #wake(): void {
+    if (!this.#isReady()) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  #tokenKey(hash: string): string {
+    return `${this.#p}tok:${hash}`;
+  }
+
+  #idKey(id: string): string {
+    return `${this.#p}tokid:${id}`;
+  }
+
+  #policyKey(org: string): string {
+    return `${this.#p}org:${org}:policy`;
+  }
+
+  #membersKey(org: string): string {
+    return `${this.#p}org:${org}:members`;
+  }
+}
+
+/** `defineCommand` sends EVALSHA, falling back to EVAL once after a script cache flush. */
+function defineScript(client: Redis, name: string, numberOfKeys: number, lua: string): ScriptCall {
+  client.defineCommand(name, { numberOfKeys, lua });
+  const method: unknown = Reflect.get(client, name);
+  if (typeof method !== 'function') throw new Error(`ioredis did not define ${name}`);
+  return (...args) => Reflect.apply(method, client, args) as Promise<unknown>;
+}
+
+/** Dead tokens linger 30 days past expiry so that they still answer "expired". */
+function retentionDeadline(expiresAt: string): number {
+  const expires = Date.parse(expiresAt);
+  if (Number.isNaN(expires)) throw new TypeError(`expiresAt is not an instant: ${expiresAt}`);
+  // A token imported long expired still gets the full grace period.
+  return Math.max(expires, Date.now()) + RETENTION_AFTER_EXPIRY_MS;
+}
+
+function parseJson<T>(value: unknown): T {
+  if (typeof value !== 'string') throw corrupt('stored value');
+  try {
+    return JSON.parse(value) as T;
+  } catch (err) {
+    throw new StoreUnavailableError({ cause: err });
+  }
+}
+
+function asRole(value: unknown): MemberRole | null {
+  return value === 'member' || value === 'admin' ? value : null;
+}
+
+function corrupt(what: string): StoreUnavailableError {
+  return new StoreUnavailableError({ cause: new Error(`unexpected ${what} from Redis`) });
+}
+
+async function quit(client: Redis): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    // Not connected or not answering: nothing to say goodbye to.
+  } finally {
+    client.disconnect();
+  }
+}
