@@ -3,9 +3,11 @@ import type { Level } from '../grants/permission.js';
 import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { generateToken, generateTokenId, hashToken } from '../tokens/format.js';
+import { ORGANIZATION_TOKENS_FEATURE } from './actor.js';
 import { type CreateTokenInput, MAX_TOKEN_LIFETIME_DAYS } from './token-input.js';
 
 const DAY_MS = 86_400_000;
+const ORGANIZATION_TOKENS_LEVELS: readonly Level[] = ['read', 'write'];
 /** Classic tokens may omit an expiry; they then get GitHub's default of 30 days. */
 const CLASSIC_DEFAULT_DAYS = 30;
 
@@ -105,7 +107,9 @@ export class TokenService {
   #checkPermissions(permissions: Readonly<Record<string, Level>>): void {
     const catalogue = this.catalogue();
     for (const [feature, level] of Object.entries(permissions)) {
-      const levels = catalogue[feature];
+      // organization_tokens governs the admin API itself, so it is always declared.
+      const levels =
+        feature === ORGANIZATION_TOKENS_FEATURE ? ORGANIZATION_TOKENS_LEVELS : catalogue[feature];
       if (levels === undefined) {
         throw new InputError(`permissions.${feature}`, `unknown feature "${feature}"`);
       }

@@ -11,9 +11,12 @@ import { createGatewayServer } from '../gateway/server.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Upstream } from '../proxy/upstream.js';
+import type { AuditLog } from '../store/audit-log.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import type { GrantStore } from '../store/grant-store.js';
+import { MemoryAuditLog } from '../store/memory-audit-log.js';
 import { MemoryGrantStore } from '../store/memory-store.js';
+import { RedisAuditLog } from '../store/redis-audit-log.js';
 import { RedisGrantStore } from '../store/redis-store.js';
 import { formatAddress, listen } from './listen.js';
 
@@ -47,6 +50,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const metrics = new Metrics();
 
   const store = options.store ?? buildStore(loaded, logger);
+  const audit = buildAuditLog(loaded, options.store !== undefined);
   const cache = new GrantCache(store, {
     maxEntries: config.cache.max_entries,
     ttlMs: config.cache.ttl_ms,
@@ -75,7 +79,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   const gatewayServer = createGatewayServer(gateway);
   const tokens = new TokenService(store, () => features);
-  const adminApp = createAdminApp({ store, tokens, metrics, logger, adminToken: options.adminToken });
+  const adminApp = createAdminApp({ store, audit, tokens, metrics, logger, adminToken: options.adminToken });
   const adminServer = createServer(getRequestListener(adminApp.fetch));
   metrics.observeCacheSize(() => cache.size);
 
@@ -119,6 +123,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await lastUsed.close();
       await upstream.close();
       if (options.store === undefined) await store.close();
+      if (audit instanceof RedisAuditLog) await audit.close();
     },
   };
 }
@@ -136,6 +141,19 @@ function buildStore(loaded: LoadedConfig, logger: Logger): GrantStore {
     keyPrefix: store.key_prefix,
     commandTimeoutMs: store.command_timeout_ms,
     logger,
+  });
+}
+
+const AUDIT_MAX_EVENTS = 100_000;
+
+function buildAuditLog(loaded: LoadedConfig, sharedStore: boolean): AuditLog {
+  const { store } = loaded.config;
+  if (sharedStore || store.redis_url === undefined) return new MemoryAuditLog(AUDIT_MAX_EVENTS);
+  return new RedisAuditLog({
+    url: store.redis_url,
+    keyPrefix: store.key_prefix,
+    commandTimeoutMs: store.command_timeout_ms,
+    maxEvents: AUDIT_MAX_EVENTS,
   });
 }
 

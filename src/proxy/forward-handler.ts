@@ -70,7 +70,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#res.write(chunk)) controller.pause();
+    this.#res.write(chunk); void controller;
   }
 
   onResponseEnd(): void {

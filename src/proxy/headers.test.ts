@@ -141,7 +141,11 @@ describe('buildUpstreamHeaders', () => {
   });
 
   it('ignores a dangling name without a value', () => {
-    const out = buildUpstreamHeaders(['accept', '*/*', 'dangling'], { ...context, tokenId: null }, UPSTREAM_HOST);
+    const out = buildUpstreamHeaders(
+      ['accept', '*/*', 'dangling'],
+      { ...context, tokenId: null },
+      UPSTREAM_HOST,
+    );
     expect(valuesOf(out, 'dangling')).toEqual([]);
   });
 });

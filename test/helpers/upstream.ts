@@ -116,7 +116,10 @@ export async function startTestUpstream(): Promise<TestUpstream> {
         timers.delete(timer);
       });
     } else if (first === 'reset') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': RESET_DECLARED_LENGTH });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': RESET_DECLARED_LENGTH,
+      });
       res.write(bigBody(RESET_SENT_LENGTH), () => res.socket?.destroy());
     } else if (first === 'response-headers') {
       res.writeHead(200, [
@@ -164,6 +167,12 @@ export async function startTestUpstream(): Promise<TestUpstream> {
     if (!res.destroyed) res.end();
   }
 
+  function release(): void {
+    const waiting = holds;
+    holds = [];
+    for (const resume of waiting) resume();
+  }
+
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -183,15 +192,11 @@ export async function startTestUpstream(): Promise<TestUpstream> {
         check();
       });
     },
-    release() {
-      const waiting = holds;
-      holds = [];
-      for (const resume of waiting) resume();
-    },
+    release,
     async close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      this.release();
+      release();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },

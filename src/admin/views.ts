@@ -1,4 +1,6 @@
+import type { OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord } from '../grants/token-record.js';
+import type { AuditEvent } from '../store/audit-log.js';
 
 /** The public JSON shape of a token: never the secret, never its hash. */
 export function tokenView(record: TokenRecord, lastUsedAt: string | null = null): Record<string, unknown> {
@@ -22,5 +24,31 @@ export function tokenView(record: TokenRecord, lastUsedAt: string | null = null)
     resource_owner: record.resourceOwner,
     repositories: record.repositories,
     permissions: record.permissions,
+  };
+}
+
+export function policyView(p: OrgPolicy): Record<string, unknown> {
+  return {
+    require_approval: p.requireApproval,
+    max_lifetime_days: p.maxLifetimeDays,
+    classic_tokens: p.classicTokens,
+    fine_grained_tokens: p.fineGrainedTokens,
+  };
+}
+
+export function auditView(e: AuditEvent): Record<string, unknown> {
+  return {
+    id: e.id,
+    at: e.at,
+    action: e.action,
+    actor:
+      e.actor.kind === 'site_admin'
+        ? { kind: 'site_admin' }
+        : { kind: 'org_admin', user: e.actor.user, token_id: e.actor.tokenId },
+    org: e.org,
+    token_id: e.tokenId,
+    user: e.user,
+    reason: e.reason,
+    details: e.details,
   };
 }

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+export const policyInput = z.strictObject({
+  require_approval: z.boolean().optional(),
+  max_lifetime_days: z.int().min(1).max(366).nullable().optional(),
+  classic_tokens: z.enum(['allowed', 'blocked']).optional(),
+  fine_grained_tokens: z.enum(['allowed', 'blocked']).optional(),
+});
+
+export const memberInput = z.strictObject({
+  role: z.enum(['member', 'admin']),
+});
+
+export const decisionInput = z
+  .strictObject({
+    reason: z.string().max(500).optional(),
+  })
+  .default({});
+
+export const auditQuery = z.strictObject({
+  org: z.string().optional(),
+  token: z.string().optional(),
+  user: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { classifyUpstreamError, type UpstreamErrorKind, upstreamErrorStatus } from './upstream-error.js';
+
+function withCode(code: string): Error {
+  return Object.assign(new Error(code), { code });
+}
+
+describe('classifyUpstreamError', () => {
+  it.each<[string, UpstreamErrorKind]>([
+    ['UND_ERR_CONNECT_TIMEOUT', 'timeout'],
+    ['UND_ERR_HEADERS_TIMEOUT', 'timeout'],
+    ['UND_ERR_BODY_TIMEOUT', 'timeout'],
+    ['ECONNREFUSED', 'refused'],
+    ['ENOTFOUND', 'refused'],
+    ['EHOSTUNREACH', 'refused'],
+    ['UND_ERR_SOCKET', 'reset'],
+    ['ECONNRESET', 'reset'],
+    ['UND_ERR_ABORTED', 'other'],
+    ['ERR_INVALID_CHAR', 'other'],
+  ])('%s → %s', (code, kind) => {
+    expect(classifyUpstreamError(withCode(code))).toBe(kind);
+  });
+
+  it('looks inside an AggregateError from a multi-address connect', () => {
+    const err = new AggregateError([withCode('ECONNREFUSED'), withCode('ECONNREFUSED')], 'connect failed');
+    expect(classifyUpstreamError(err)).toBe('refused');
+  });
+
+  it('follows `cause`', () => {
+    expect(classifyUpstreamError(new Error('wrapped', { cause: withCode('ECONNRESET') }))).toBe('reset');
+  });
+
+  it.each([undefined, null, 'ECONNREFUSED', 42, new Error('no code')])('treats %s as other', (value) => {
+    expect(classifyUpstreamError(value)).toBe('other');
+  });
+});
+
+describe('upstreamErrorStatus', () => {
+  it.each<[UpstreamErrorKind, number]>([
+    ['timeout', 504],
+    ['refused', 502],
+    ['reset', 502],
+    ['other', 502],
+  ])('%s → %d', (kind, status) => {
+    expect(upstreamErrorStatus(kind)).toBe(status);
+  });
+});

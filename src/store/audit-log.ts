@@ -1,0 +1,56 @@
+/** Who did something through the admin API. */
+export type AuditActor =
+  | { readonly kind: 'site_admin' }
+  | { readonly kind: 'org_admin'; readonly user: string; readonly tokenId: string };
+
+export type AuditAction =
+  | 'token.create'
+  | 'token.revoke'
+  | 'token.regenerate'
+  | 'token.approve'
+  | 'token.deny'
+  | 'org.policy.update'
+  | 'org.member.set'
+  | 'org.member.remove';
+
+export interface AuditEvent {
+  /** Store-assigned, increasing: newest first is descending id order. */
+  readonly id: string;
+  readonly at: string;
+  readonly actor: AuditActor;
+  readonly action: AuditAction;
+  readonly org: string | null;
+  readonly tokenId: string | null;
+  /** The user the action is about (the token's holder, the member). */
+  readonly user: string | null;
+  readonly reason: string | null;
+  /** Action-specific facts (new policy, role, status). Never a secret. */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at'>;
+
+export interface AuditFilter {
+  readonly org?: string;
+  readonly tokenId?: string;
+  readonly user?: string;
+  readonly limit: number;
+}
+
+/**
+ * An append-only, bounded record of admin actions. Memory and Redis (a stream
+ * capped with MAXLEN) implementations pass one contract suite.
+ */
+export interface AuditLog {
+  append(event: NewAuditEvent): Promise<AuditEvent>;
+  /** Newest first. */
+  list(filter: AuditFilter): Promise<AuditEvent[]>;
+}
+
+export function matchesAuditFilter(event: AuditEvent, filter: AuditFilter): boolean {
+  return (
+    (filter.org === undefined || event.org === filter.org) &&
+    (filter.tokenId === undefined || event.tokenId === filter.tokenId) &&
+    (filter.user === undefined || event.user === filter.user)
+  );
+}

@@ -1,0 +1,309 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ORG_POLICY, type OrgPolicy } from '../../src/grants/owner.js';
+import type { TokenRecord } from '../../src/grants/token-record.js';
+import { StoreConflictError } from '../../src/store/errors.js';
+import type { GrantStore } from '../../src/store/grant-store.js';
+import { classic, fineGrained, randomHash, recordInvalidations, tryMutate } from './token-fixtures.js';
+
+const STRICT_POLICY: OrgPolicy = {
+  requireApproval: true,
+  maxLifetimeDays: 90,
+  classicTokens: 'blocked',
+  fineGrainedTokens: 'allowed',
+};
+
+/**
+ * The behaviour every GrantStore shares. `makeStore` returns a fresh, empty,
+ * ready store for each test; the suite closes it.
+ */
+export function grantStoreContract(name: string, makeStore: () => Promise<GrantStore>): void {
+  describe(`GrantStore contract: ${name}`, () => {
+    let store: GrantStore;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    async function created<T extends TokenRecord>(
+      record: T,
+      hash = randomHash(),
+    ): Promise<{ record: T; hash: string }> {
+      await store.createToken(hash, record);
+      return { record, hash };
+    }
+
+    describe('tokens', () => {
+      it('round-trips a created token through getToken and lookup', async () => {
+        const { record, hash } = await created(fineGrained());
+        expect(await store.getToken(record.id)).toEqual(record);
+        expect(await store.lookup(hash, 'acme')).toEqual({ token: record, owner: { org: null } });
+      });
+
+      it('returns null for an unknown hash or id', async () => {
+        expect(await store.lookup(randomHash(), 'acme')).toBeNull();
+        expect(await store.getToken('tok_aaaaaaaaaaaaaaaaaaaa')).toBeNull();
+      });
+
+      it('refuses a duplicate hash and writes nothing of the second record', async () => {
+        const { record, hash } = await created(fineGrained());
+        const second = classic();
+        await expect(store.createToken(hash, second)).rejects.toBeInstanceOf(StoreConflictError);
+        expect(await store.getToken(second.id)).toBeNull();
+        expect(await store.lookup(hash, 'acme')).toMatchObject({ token: record });
+        expect((await store.listTokens({})).map((r) => r.id)).toEqual([record.id]);
+      });
+
+      it('refuses a duplicate id and writes nothing of the second record', async () => {
+        const { record, hash } = await created(fineGrained());
+        const otherHash = randomHash();
+        await expect(store.createToken(otherHash, classic({ id: record.id }))).rejects.toBeInstanceOf(
+          StoreConflictError,
+        );
+        expect(await store.lookup(otherHash, 'acme')).toBeNull();
+        expect(await store.getToken(record.id)).toEqual(record);
+        expect(await store.lookup(hash, 'acme')).toMatchObject({ token: record });
+      });
+
+      it('sets status and reason, reflected by getToken and lookup', async () => {
+        const { record, hash } = await created(fineGrained());
+        const revoked = await store.setTokenStatus(record.id, 'revoked', 'leaked in a log');
+        expect(revoked).toMatchObject({ id: record.id, status: 'revoked', statusReason: 'leaked in a log' });
+        expect(Number.isNaN(Date.parse(revoked?.revokedAt ?? ''))).toBe(false);
+        expect(await store.getToken(record.id)).toEqual(revoked);
+        expect((await store.lookup(hash, 'acme'))?.token).toEqual(revoked);
+      });
+
+      it('drops the old reason when the status changes again', async () => {
+        const { record } = await created(fineGrained({ status: 'pending' }));
+        await store.setTokenStatus(record.id, 'denied', 'too broad');
+        const active = await store.setTokenStatus(record.id, 'active');
+        expect(active?.status).toBe('active');
+        expect(active?.statusReason).toBeUndefined();
+        expect(active?.revokedAt).toBeUndefined();
+      });
+
+      it('returns null when setting the status of an unknown id', async () => {
+        expect(await store.setTokenStatus('tok_aaaaaaaaaaaaaaaaaaaa', 'revoked')).toBeNull();
+      });
+
+      it('replaces the secret: old hash stops resolving, new one works, same id', async () => {
+        const { record, hash } = await created(fineGrained());
+        const newHash = randomHash();
+        const expiresAt = '2031-06-01T00:00:00.000Z';
+        const replaced = await store.replaceTokenSecret(record.id, newHash, expiresAt);
+        expect(replaced).toEqual({ ...record, expiresAt });
+        expect(await store.lookup(hash, 'acme')).toBeNull();
+        expect(await store.lookup(newHash, 'acme')).toEqual({ token: replaced, owner: { org: null } });
+        expect(await store.getToken(record.id)).toEqual(replaced);
+        expect((await store.listTokens({})).map((r) => r.id)).toEqual([record.id]);
+      });
+
+      it('refuses to replace onto a hash another token holds, changing nothing', async () => {
+        const first = await created(fineGrained());
+        const second = await created(classic());
+        await expect(
+          store.replaceTokenSecret(first.record.id, second.hash, '2031-01-01T00:00:00.000Z'),
+        ).rejects.toBeInstanceOf(StoreConflictError);
+        expect(await store.lookup(first.hash, 'acme')).toMatchObject({ token: first.record });
+        expect(await store.lookup(second.hash, 'acme')).toMatchObject({ token: second.record });
+      });
+
+      it('returns null when replacing the secret of an unknown id', async () => {
+        expect(
+          await store.replaceTokenSecret(
+            'tok_aaaaaaaaaaaaaaaaaaaa',
+            randomHash(),
+            '2031-01-01T00:00:00.000Z',
+          ),
+        ).toBeNull();
+      });
+
+      it('lists tokens oldest first, filtered by user, resource owner and status', async () => {
+        const a = fineGrained({
+          user: 'alice',
+          resourceOwner: 'acme',
+          createdAt: '2025-01-01T00:00:00.000Z',
+        });
+        const b = fineGrained({ user: 'bob', resourceOwner: 'acme', createdAt: '2025-01-02T00:00:00.000Z' });
+        const c = fineGrained({
+          user: 'alice',
+          resourceOwner: 'beta',
+          createdAt: '2025-01-03T00:00:00.000Z',
+        });
+        const d = classic({ user: 'alice', createdAt: '2025-01-04T00:00:00.000Z', status: 'revoked' });
+        for (const record of [c, a, d, b]) await created(record);
+        const ids = async (filter: Parameters<GrantStore['listTokens']>[0]): Promise<string[]> =>
+          (await store.listTokens(filter)).map((r) => r.id);
+        expect(await ids({})).toEqual([a.id, b.id, c.id, d.id]);
+        expect(await ids({ user: 'alice' })).toEqual([a.id, c.id, d.id]);
+        expect(await ids({ resourceOwner: 'acme' })).toEqual([a.id, b.id]);
+        expect(await ids({ status: 'revoked' })).toEqual([d.id]);
+        expect(await ids({ user: 'alice', resourceOwner: 'acme', status: 'active' })).toEqual([a.id]);
+        expect(await ids({ user: 'carol' })).toEqual([]);
+      });
+
+      it('records last use in batches, keeping the latest instant', async () => {
+        const { record: a } = await created(fineGrained());
+        const { record: b } = await created(classic());
+        expect(await store.getLastUsed(a.id)).toBeNull();
+        await store.recordLastUsed(
+          new Map([
+            [a.id, '2025-03-01T10:00:00.000Z'],
+            [b.id, '2025-03-01T11:00:00.000Z'],
+          ]),
+        );
+        await store.recordLastUsed(new Map([[a.id, '2025-02-01T00:00:00.000Z']]));
+        await store.recordLastUsed(new Map([[b.id, '2025-03-02T00:00:00.000Z']]));
+        await store.recordLastUsed(new Map());
+        expect(await store.getLastUsed(a.id)).toBe('2025-03-01T10:00:00.000Z');
+        expect(await store.getLastUsed(b.id)).toBe('2025-03-02T00:00:00.000Z');
+      });
+    });
+
+    describe('owners', () => {
+      it('stores org policies', async () => {
+        expect(await store.getOrgPolicy('acme')).toBeNull();
+        await store.setOrgPolicy('acme', STRICT_POLICY);
+        expect(await store.getOrgPolicy('acme')).toEqual(STRICT_POLICY);
+        await store.setOrgPolicy('acme', DEFAULT_ORG_POLICY);
+        expect(await store.getOrgPolicy('acme')).toEqual(DEFAULT_ORG_POLICY);
+      });
+
+      it('stores members and their roles', async () => {
+        expect(await store.getMembers('acme')).toEqual(new Map());
+        await store.setMember('acme', 'alice', 'member');
+        await store.setMember('acme', 'bob', 'admin');
+        await store.setMember('acme', 'alice', 'admin');
+        expect(await store.getMembers('acme')).toEqual(
+          new Map([
+            ['alice', 'admin'],
+            ['bob', 'admin'],
+          ]),
+        );
+        expect(await store.removeMember('acme', 'alice')).toBe(true);
+        expect(await store.removeMember('acme', 'alice')).toBe(false);
+        expect(await store.getMembers('acme')).toEqual(new Map([['bob', 'admin']]));
+      });
+
+      it('fine-grained lookup reads the token owner, whatever owner is passed', async () => {
+        const { record, hash } = await created(fineGrained({ resourceOwner: 'acme', user: 'alice' }));
+        await store.setMember('acme', 'alice', 'member');
+        await store.setOrgPolicy('beta', STRICT_POLICY);
+        const expected = { token: record, owner: { org: { policy: DEFAULT_ORG_POLICY, role: 'member' } } };
+        expect(await store.lookup(hash, 'beta')).toEqual(expected);
+        expect(await store.lookup(hash, 'acme')).toEqual(expected);
+      });
+
+      it('classic lookup reads the org state of the owner passed', async () => {
+        const { record, hash } = await created(classic({ user: 'alice' }));
+        await store.setMember('acme', 'alice', 'admin');
+        await store.setOrgPolicy('beta', STRICT_POLICY);
+        await store.setMember('beta', 'bob', 'member');
+        expect(await store.lookup(hash, 'acme')).toEqual({
+          token: record,
+          owner: { org: { policy: DEFAULT_ORG_POLICY, role: 'admin' } },
+        });
+        expect(await store.lookup(hash, 'beta')).toEqual({
+          token: record,
+          owner: { org: { policy: STRICT_POLICY, role: null } },
+        });
+        expect(await store.lookup(hash, 'alice')).toEqual({ token: record, owner: { org: null } });
+      });
+
+      it('an owner is registered while it has a policy or a member', async () => {
+        const { hash } = await created(classic({ user: 'alice' }));
+        await store.setOrgPolicy('policy-only', STRICT_POLICY);
+        await store.setMember('members-only', 'bob', 'member');
+        expect((await store.lookup(hash, 'policy-only'))?.owner).toEqual({
+          org: { policy: STRICT_POLICY, role: null },
+        });
+        expect((await store.lookup(hash, 'members-only'))?.owner).toEqual({
+          org: { policy: DEFAULT_ORG_POLICY, role: null },
+        });
+        await store.removeMember('members-only', 'bob');
+        expect((await store.lookup(hash, 'members-only'))?.owner).toEqual({ org: null });
+        expect((await store.lookup(hash, 'nobody'))?.owner).toEqual({ org: null });
+      });
+    });
+
+    describe('invalidation', () => {
+      it('publishes the token hash when the status changes', async () => {
+        const { record, hash } = await created(fineGrained());
+        const events = recordInvalidations(store);
+        await store.setTokenStatus(record.id, 'revoked');
+        await events.next((e) => e.kind === 'token' && e.tokenHash === hash);
+      });
+
+      it('publishes the old hash when the secret is replaced', async () => {
+        const { record, hash } = await created(fineGrained());
+        const events = recordInvalidations(store);
+        await store.replaceTokenSecret(record.id, randomHash(), '2031-01-01T00:00:00.000Z');
+        await events.next((e) => e.kind === 'token' && e.tokenHash === hash);
+      });
+
+      it('publishes the org on membership and policy changes', async () => {
+        const events = recordInvalidations(store);
+        await store.setMember('acme', 'alice', 'member');
+        await events.next((e) => e.kind === 'owner' && e.owner === 'acme');
+        await store.removeMember('beta', 'alice');
+        await events.next((e) => e.kind === 'owner' && e.owner === 'beta');
+        await store.setOrgPolicy('gamma', STRICT_POLICY);
+        await events.next((e) => e.kind === 'owner' && e.owner === 'gamma');
+      });
+    });
+
+    describe('isolation of returned values', () => {
+      it('does not alias the record passed to createToken', async () => {
+        const record = fineGrained();
+        const hash = randomHash();
+        await store.createToken(hash, record);
+        const original = structuredClone(record);
+        (record as { name: string }).name = 'changed';
+        (record.permissions as Record<string, string>).admin = 'admin';
+        expect(await store.getToken(record.id)).toEqual(original);
+      });
+
+      it('does not let callers mutate stored tokens, snapshots, policies or members', async () => {
+        const { record, hash } = await created(fineGrained());
+        await store.setOrgPolicy('acme', STRICT_POLICY);
+        await store.setMember('acme', 'alice', 'member');
+
+        const got = await store.getToken(record.id);
+        const snapshot = await store.lookup(hash, 'acme');
+        const policy = await store.getOrgPolicy('acme');
+        const members = await store.getMembers('acme');
+        tryMutate(() => {
+          (got as { status: string }).status = 'active-forever';
+        });
+        tryMutate(() => {
+          (snapshot?.token as { permissions: Record<string, string> }).permissions.administration = 'admin';
+        });
+        tryMutate(() => {
+          (snapshot?.owner.org as { role: string }).role = 'admin';
+        });
+        tryMutate(() => {
+          (policy as { classicTokens: string }).classicTokens = 'allowed';
+        });
+        tryMutate(() => {
+          (members as Map<string, string>).set('mallory', 'admin');
+        });
+
+        expect(await store.getToken(record.id)).toEqual(record);
+        expect(await store.lookup(hash, 'acme')).toEqual({
+          token: record,
+          owner: { org: { policy: STRICT_POLICY, role: 'member' } },
+        });
+        expect(await store.getOrgPolicy('acme')).toEqual(STRICT_POLICY);
+        expect(await store.getMembers('acme')).toEqual(new Map([['alice', 'member']]));
+      });
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/store/errors.js';
+import { RedisGrantStore } from '../../src/store/redis-store.js';
+import { startRedisServer, type TestRedis } from '../helpers/redis-server.js';
+import { grantStoreContract } from './grant-store.contract.js';
+import { classic, fineGrained, randomHash, recordInvalidations } from './token-fixtures.js';
+
+const COMMAND_TIMEOUT_MS = 300;
+// Room for a loaded CI machine, still far below "hanging".
+const MARGIN_MS = 700;
+const external = Boolean(process.env.PATGATE_TEST_REDIS_URL);
+
+let redis: TestRedis;
+const opened: { close(): Promise<unknown> }[] = [];
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((c) => c.close().catch(() => undefined)));
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+function uniquePrefix(): string {
+  return `patgate-test:${randomBytes(6).toString('hex')}:`;
+}
+
+async function openStore(keyPrefix = uniquePrefix()): Promise<RedisGrantStore> {
+  const store = new RedisGrantStore({ url: redis.url, keyPrefix, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+  opened.push(store);
+  await store.ready();
+  return store;
+}
+
+function openClient(): Redis {
+  const client = new Redis(redis.url, { lazyConnect: false });
+  opened.push({ close: () => client.quit() });
+  return client;
+}
+
+/** Polls until `attempt` resolves; for recovery after a restart, which takes a reconnect backoff. */
+async function eventually<T>(attempt: () => Promise<T>, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+async function timed(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
+  const started = performance.now();
+  try {
+    await promise;
+    return { error: null, ms: performance.now() - started };
+  } catch (error) {
+    return { error, ms: performance.now() - started };
+  }
+}
+
+// The store's closing is left to the suite; the connection is this file's.
+grantStoreContract('RedisGrantStore', async () => {
+  const store = await openStore();
+  opened.pop();
+  return store;
+});
+
+describe('RedisGrantStore', () => {
+  it('looks up in one round trip: a single EVALSHA, for both token kinds', async () => {
+    const store = await openStore();
+    const fine = { record: fineGrained(), hash: randomHash() };
+    const broad = { record: classic(), hash: randomHash() };
+    await store.createToken(fine.hash, fine.record);
+    await store.createToken(broad.hash, broad.record);
+    await store.setMember('acme', 'alice', 'member');
+    // The first call may load the script (NOSCRIPT, then EVAL); that is not the steady state.
+    await store.lookup(fine.hash, 'acme');
+
+    const monitor = await openClient().monitor();
+    opened.push({ close: async () => monitor.disconnect() });
+    const marker = openClient();
+    const seen: { args: string[]; source: string }[] = [];
+    const waiting = new Map<string, () => void>();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      seen.push({ args, source });
+      if (args[0]?.toLowerCase() === 'echo' && args[1]) waiting.get(args[1])?.();
+    });
+    const mark = async (name: string): Promise<void> => {
+      const arrived = new Promise<void>((resolve) => waiting.set(name, resolve));
+      await marker.echo(name);
+      await arrived;
+    };
+    const commandsDuring = async (work: () => Promise<unknown>): Promise<string[]> => {
+      const start = `start-${randomBytes(4).toString('hex')}`;
+      const end = `end-${randomBytes(4).toString('hex')}`;
+      await mark(start);
+      await work();
+      await mark(end);
+      const from = seen.findIndex((e) => e.args[1] === start);
+      const to = seen.findIndex((e) => e.args[1] === end);
+      // Commands a script runs show up with source "lua"; they are part of the one round trip.
+      return seen
+        .slice(from + 1, to)
+        .filter((e) => e.source !== 'lua')
+        .map((e) => (e.args[0] ?? '').toLowerCase());
+    };
+
+    expect(await commandsDuring(() => store.lookup(fine.hash, 'beta'))).toEqual(['evalsha']);
+    expect(await commandsDuring(() => store.lookup(broad.hash, 'acme'))).toEqual(['evalsha']);
+    expect(await commandsDuring(() => store.lookup(randomHash(), 'acme'))).toEqual(['evalsha']);
+  });
+
+  it('keeps its data when the store object is re-created', async () => {
+    const keyPrefix = uniquePrefix();
+    const first = await openStore(keyPrefix);
+    const record = fineGrained();
+    const hash = randomHash();
+    await first.createToken(hash, record);
+    await first.setMember('acme', 'alice', 'admin');
+    await first.close();
+
+    const second = await openStore(keyPrefix);
+    expect(await second.getToken(record.id)).toEqual(record);
+    expect(await second.lookup(hash, 'acme')).toMatchObject({ owner: { org: { role: 'admin' } } });
+  });
+
+  it('delivers invalidations to every instance sharing the prefix, and only to those', async () => {
+    const keyPrefix = uniquePrefix();
+    const writer = await openStore(keyPrefix);
+    const reader = await openStore(keyPrefix);
+    const stranger = await openStore();
+    const { record, hash } = { record: fineGrained(), hash: randomHash() };
+    await writer.createToken(hash, record);
+    const readerEvents = recordInvalidations(reader);
+    const strangerEvents = recordInvalidations(stranger);
+    await writer.setTokenStatus(record.id, 'revoked');
+    await writer.setMember('acme', 'bob', 'member');
+    await readerEvents.next((e) => e.kind === 'token' && e.tokenHash === hash);
+    await readerEvents.next((e) => e.kind === 'owner' && e.owner === 'acme');
+    // Both messages were published after the token one; the stranger's channel saw neither.
+    expect(strangerEvents.seen).toEqual([]);
+  });
+
+  it('stores tokens that expire with a retention deadline 30 days after expiry', async () => {
+    const keyPrefix = uniquePrefix();
+    const store = await openStore(keyPrefix);
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    const record = fineGrained({ expiresAt });
+    const hash = randomHash();
+    await store.createToken(hash, record);
+    const client = openClient();
+    const deadline = Date.parse(expiresAt) + 30 * 24 * 60 * 60 * 1000;
+    expect(await client.pexpiretime(`${keyPrefix}tok:${hash}`)).toBe(deadline);
+    expect(await client.pexpiretime(`${keyPrefix}tokid:${record.id}`)).toBe(deadline);
+  });
+
+  it('refuses commands at once before it is ready, rather than queueing them', async () => {
+    const store = new RedisGrantStore({
+      url: redis.url,
+      keyPrefix: uniquePrefix(),
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    });
+    opened.push(store);
+    await expect(store.lookup(randomHash(), 'acme')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await store.ready();
+    await expect(store.lookup(randomHash(), 'acme')).resolves.toBeNull();
+  });
+
+  it('rejects bad options at construction', () => {
+    expect(() => new RedisGrantStore({ url: redis.url, keyPrefix: 'p:', commandTimeoutMs: 0 })).toThrow(
+      /commandTimeoutMs/,
+    );
+  });
+
+  describe.skipIf(external)('faults (private redis-server only)', () => {
+    it('fails fast with StoreUnavailableError when Redis is killed, and recovers after a restart', async () => {
+      const store = await openStore();
+      const events = recordInvalidations(store);
+      await redis.kill();
+      for (const call of [() => store.lookup(randomHash(), 'acme'), () => store.ping()]) {
+        const { error, ms } = await timed(call());
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);
+      }
+      const write = await timed(store.createToken(randomHash(), fineGrained()));
+      expect(write.error).toBeInstanceOf(StoreUnavailableError);
+
+      await redis.restart();
+      await eventually(() => store.ping());
+      // The restarted server has an empty script cache; EVALSHA falls back to EVAL.
+      const record = classic();
+      const hash = randomHash();
+      await store.createToken(hash, record);
+      expect(await store.lookup(hash, 'acme')).toMatchObject({ token: record });
+      // The resubscribed listener starts over instead of trusting what it missed.
+      await events.next((e) => e.kind === 'all', 8000);
+    });
+
+    it('times out with StoreUnavailableError while Redis hangs, and recovers on resume', async () => {
+      const store = await openStore();
+      const record = fineGrained();
+      const hash = randomHash();
+      await store.createToken(hash, record);
+      redis.pause();
+      try {
+        const { error, ms } = await timed(store.lookup(hash, 'acme'));
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
+        expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);
+      } finally {
+        redis.resume();
+      }
+      expect(await store.lookup(hash, 'acme')).toMatchObject({ token: record });
+    });
+
+    it('delivers {kind: all} when the subscriber connection is dropped and comes back', async () => {
+      const store = await openStore();
+      const events = recordInvalidations(store);
+      const admin = openClient();
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await events.next((e) => e.kind === 'all', 8000);
+      // And the new subscription works.
+      const record = fineGrained();
+      const hash = randomHash();
+      await store.createToken(hash, record);
+      await store.setTokenStatus(record.id, 'revoked');
+      await events.next((e) => e.kind === 'token' && e.tokenHash === hash);
+    });
+  });
+});
