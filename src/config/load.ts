@@ -77,8 +77,8 @@ function applyOverrides(raw: unknown, overrides: ConfigOverrides): unknown {
 
 export function formatRouteError(e: RouteError, source: string): string {
   const where = e.line === undefined ? source : `${source}:${e.line}`;
-  const what = e.index < 0 ? e.pattern : `routes[${e.index}] "${e.pattern}"`;
-  return `${where}: ${what}: ${e.message}`;
+  if (e.index < 0) return `${where}: ${e.message}`;
+  return `${where}: routes[${e.index}] "${e.pattern}": ${e.message}`;
 }
 
 /** `routes[12].permission` from `['routes', 12, 'permission']`. */

@@ -70,7 +70,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#res.write(chunk); void controller;
+    if (!this.#res.write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {

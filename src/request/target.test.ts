@@ -13,6 +13,9 @@ describe('checkTarget accepts unambiguous origin-form targets', () => {
     ['/a?b?c', '/a', '?b?c'],
     ['/a%20b', '/a%20b', ''],
     ['/a%41%7e%7E', '/a%41%7e%7E', ''],
+    // Well-formed UTF-8, percent-encoded: e-acute, a CJK character, an emoji.
+    ['/contents/%C3%A9t%C3%A9.md', '/contents/%C3%A9t%C3%A9.md', ''],
+    ['/a%e6%97%a5/%F0%9F%98%80', '/a%e6%97%a5/%F0%9F%98%80', ''],
     ['/a.b/.a/a./.../a..', '/a.b/.a/a./.../a..', ''],
     ["/a:b@c!$&'()*+,=-_~", "/a:b@c!$&'()*+,=-_~", ''],
     ['/a"<>`{}^|', '/a"<>`{}^|', ''],
@@ -68,9 +71,14 @@ describe('checkTarget refuses ambiguous targets', () => {
     ['/a%0a', 'encoded_separator'],
     ['/a%1F', 'encoded_separator'],
     ['/a%7f', 'encoded_separator'],
-    ['/a%c0%af', 'encoded_separator'],
-    ['/a%C3%A9', 'encoded_separator'],
-    ['/a%ff', 'encoded_separator'],
+    ['/a%c0%af', 'bad_percent_encoding'],
+    ['/a%e0%80%af', 'bad_percent_encoding'],
+    ['/a%ed%a0%80', 'bad_percent_encoding'],
+    ['/a%f4%90%80%80', 'bad_percent_encoding'],
+    ['/a%C3', 'bad_percent_encoding'],
+    ['/a%C3%41', 'bad_percent_encoding'],
+    ['/a%A9', 'bad_percent_encoding'],
+    ['/a%ff', 'bad_percent_encoding'],
     ['/.', 'dot_segment'],
     ['/..', 'dot_segment'],
     ['/a/./b', 'dot_segment'],
@@ -129,6 +137,8 @@ const TOKENS = [
   '%7e',
   '%20',
   '%c0%af',
+  '%C3%A9',
+  '%C3',
   '%zz',
   ';',
   '\\',
@@ -152,7 +162,7 @@ const segment = fc.array(token, { maxLength: 3 }).map((t) => t.join(''));
 const structured = fc
   .tuple(
     fc.array(segment, { maxLength: 5 }),
-    fc.boolean(),
+    fc.nat(7).map((n) => n === 0),
     fc.option(fc.array(fc.constantFrom(...TOKENS, '/', '?', '='), { maxLength: 6 })),
   )
   .map(([segments, trailing, query]) => {
@@ -161,9 +171,14 @@ const structured = fc
   });
 const anyByte = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
 const raw = fc.oneof(
-  structured,
-  fc.string({ unit: fc.oneof(fc.constantFrom('/', '.', '%', '2', 'e', 'f', '?', 'a'), anyByte) }),
-  fc.string({ unit: anyByte }).map((s) => `/${s}`),
+  { arbitrary: structured, weight: 4 },
+  {
+    arbitrary: fc.string({
+      unit: fc.oneof(fc.constantFrom('/', '.', '%', '2', 'e', 'f', '?', 'a'), anyByte),
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.string({ unit: anyByte }).map((s) => `/${s}`), weight: 1 },
 );
 
 function percentDecodeBytes(s: string): number[] {

@@ -47,13 +47,47 @@ function hex(byte: number): string {
  * `/` and `\`: a segment boundary one side sees and the other does not (CVE-2007-0450).
  * `.`: `%2e%2e` is `..` after decoding. NUL: truncation in C-based upstreams.
  * `%`: double encoding (`%252f` is `%2f` after one decode).
- * Other controls and bytes >= 0x7F: no legitimate path needs them, and overlong
- * UTF-8 (`%c0%af` read as `/`, CVE-2000-0884) hides in the high half.
+ * Other controls and DEL: no legitimate path needs them. Bytes >= 0x80 are
+ * checked separately: only well-formed UTF-8 passes (see `utf8SequenceLength`).
  */
 function isForbiddenEncodedByte(byte: number): boolean {
-  return (
-    byte === SLASH || byte === BACKSLASH || byte === DOT || byte === PERCENT || byte < 0x20 || byte >= 0x7f
-  );
+  return byte === SLASH || byte === BACKSLASH || byte === DOT || byte === PERCENT || byte < 0x20 || byte === 0x7f;
+}
+
+/** The encoded byte at `raw[i]` (`%XX`), or -1. */
+function encodedByteAt(raw: string, i: number): number {
+  if (i + 2 >= raw.length || raw.charCodeAt(i) !== PERCENT) return -1;
+  const high = hexValue(raw.charCodeAt(i + 1));
+  const low = hexValue(raw.charCodeAt(i + 2));
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
+/**
+ * Percent-encoded non-ASCII must be well-formed UTF-8 (RFC 3629 §4), so that
+ * `contents/%C3%A9t%C3%A9.md` works while overlong forms (`%c0%af` read as `/` by
+ * lenient decoders, CVE-2000-0884), surrogates and stray continuation bytes are
+ * refused. Returns how many `%XX` triplets the sequence starting at `i` spans, or 0.
+ */
+function utf8SequenceLength(raw: string, i: number, lead: number): number {
+  let count: number;
+  let min = 0x80;
+  let max = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) count = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    count = 3;
+    if (lead === 0xe0) min = 0xa0;
+    else if (lead === 0xed) max = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    count = 4;
+    if (lead === 0xf0) min = 0x90;
+    else if (lead === 0xf4) max = 0x8f;
+  } else return 0;
+  for (let k = 1; k < count; k++) {
+    const byte = encodedByteAt(raw, i + 3 * k);
+    // Only the first continuation byte has a narrowed range.
+    if (byte < (k === 1 ? min : 0x80) || byte > (k === 1 ? max : 0xbf)) return 0;
+  }
+  return count;
 }
 
 function reject(reason: TargetRejection, detail: string): TargetCheck {
@@ -123,6 +157,14 @@ export function checkTarget(rawTarget: string, maxLength: number = DEFAULT_MAX_T
         return reject('bad_percent_encoding', `"%" at offset ${i} is not followed by two hex digits`);
       }
       const byte = high * 16 + low;
+      if (byte >= 0x80) {
+        const count = utf8SequenceLength(rawTarget, i, byte);
+        if (count === 0) {
+          return reject('bad_percent_encoding', `"${rawTarget.slice(i, i + 3)}" at offset ${i} starts no valid UTF-8 sequence`);
+        }
+        i += 3 * count - 1;
+        continue;
+      }
       if (isForbiddenEncodedByte(byte)) {
         return reject(
           'encoded_separator',

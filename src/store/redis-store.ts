@@ -91,7 +91,8 @@ export class RedisGrantStore implements GrantStore {
   readonly #timeoutMs: number;
   #subscribed = false;
   #closing = false;
-  #waiters: (() => void)[] = [];
+  #connectedOnce = false;
+  readonly #waiters = new Set<{ readonly done: () => boolean; readonly resolve: () => void }>();
   readonly #warned = { command: false, subscriber: false };
 
   constructor(options: RedisGrantStoreOptions) {
@@ -135,16 +136,19 @@ export class RedisGrantStore implements GrantStore {
 
     this.#redis.on('ready', () => {
       this.#warned.command = false;
+      this.#connectedOnce = true;
       this.#wake();
     });
-    this.#redis.on('error', (err: unknown) => this.#connectionError('command', err));
-    this.#sub.on('error', (err: unknown) => this.#connectionError('subscriber', err));
+    this.#redis.on('error', (err: unknown) => this.#connectionLost('command', err));
+    this.#sub.on('error', (err: unknown) => this.#connectionLost('subscriber', err));
     this.#sub.on('ready', () => {
       this.#warned.subscriber = false;
       void this.#subscribe();
     });
+    this.#redis.on('close', () => this.#connectionLost('command'));
     this.#sub.on('close', () => {
       this.#subscribed = false;
+      this.#connectionLost('subscriber');
     });
     this.#sub.on('message', (channel: string, message: string) => {
       if (channel === this.#channel) this.#onMessage(message);
@@ -153,22 +157,13 @@ export class RedisGrantStore implements GrantStore {
 
   /**
    * Resolves once commands can be sent and the invalidation subscription is live;
-   * rejects with StoreUnavailableError after `timeoutMs`. Call it at startup: until
-   * then commands fail at once, because nothing is queued while disconnected.
+   * rejects with StoreUnavailableError after `timeoutMs`. Optional: before the
+   * first connection a command waits up to the command timeout for it, but
+   * invalidations published before the subscription are only covered by the
+   * `{kind: 'all'}` it then delivers.
    */
   ready(timeoutMs = Math.max(this.#timeoutMs, 5000)): Promise<void> {
-    if (this.#isReady()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new StoreUnavailableError({ cause: new Error(`Redis not ready within ${timeoutMs} ms`) }));
-      }, timeoutMs);
-      this.#waiters.push(waiter);
-    });
+    return this.#waitFor(() => this.#redis.status === 'ready' && this.#subscribed, timeoutMs);
   }
 
   async lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
@@ -346,6 +341,10 @@ export class RedisGrantStore implements GrantStore {
   }
 
   async #run<T>(command: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new StoreUnavailableError({ cause: new Error('store closed') });
+    // Startup is not an outage: give the first connection the command timeout to
+    // come up. Afterwards nothing waits, since the offline queue is off.
+    if (!this.#connectedOnce) await this.#waitFor(() => this.#connectedOnce, this.#timeoutMs);
     try {
       return await command();
     } catch (err) {
@@ -380,26 +379,41 @@ export class RedisGrantStore implements GrantStore {
     this.#hub.emit({ kind: 'all' });
   }
 
-  #connectionError(role: RedisConnectionRole, err: unknown): void {
+  #connectionLost(role: RedisConnectionRole, err?: unknown): void {
     // One line per outage, not one per reconnect attempt.
     if (this.#closing || this.#warned[role]) return;
     this.#warned[role] = true;
-    this.#warn({ err, connection: role }, 'Redis connection error');
+    this.#warn(err === undefined ? { connection: role } : { err, connection: role }, 'Redis connection lost');
   }
 
   #warn(obj: object, msg: string): void {
     this.#logger?.warn(obj, msg);
   }
 
-  #isReady(): boolean {
-    return this.#redis.status === 'ready' && this.#subscribed;
+  #waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        done,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new StoreUnavailableError({ cause: new Error(`Redis not ready within ${timeoutMs} ms`) }));
+      }, timeoutMs);
+      this.#waiters.add(waiter);
+    });
   }
 
   #wake(): void {
-    if (!this.#isReady()) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter();
+    for (const waiter of this.#waiters) {
+      if (!waiter.done()) continue;
+      this.#waiters.delete(waiter);
+      waiter.resolve();
+    }
   }
 
   #tokenKey(hash: string): string {

@@ -276,14 +276,15 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
         const snapshot = await store.lookup(hash, 'acme');
         const policy = await store.getOrgPolicy('acme');
         const members = await store.getMembers('acme');
+        if (!got || !snapshot || !policy) throw new Error('expected stored values');
         tryMutate(() => {
           (got as { status: string }).status = 'active-forever';
         });
         tryMutate(() => {
-          (snapshot?.token as { permissions: Record<string, string> }).permissions.administration = 'admin';
+          (snapshot.token as { permissions: Record<string, string> }).permissions.administration = 'admin';
         });
         tryMutate(() => {
-          (snapshot?.owner.org as { role: string }).role = 'admin';
+          (snapshot.owner.org as { role: string }).role = 'admin';
         });
         tryMutate(() => {
           (policy as { classicTokens: string }).classicTokens = 'allowed';

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/store/errors.js';
-import { RedisGrantStore } from '../../src/store/redis-store.js';
+import { RedisGrantStore, type StoreLogger } from '../../src/store/redis-store.js';
+import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 import { grantStoreContract } from './grant-store.contract.js';
 import { classic, fineGrained, randomHash, recordInvalidations } from './token-fixtures.js';
@@ -31,8 +32,13 @@ function uniquePrefix(): string {
   return `patgate-test:${randomBytes(6).toString('hex')}:`;
 }
 
-async function openStore(keyPrefix = uniquePrefix()): Promise<RedisGrantStore> {
-  const store = new RedisGrantStore({ url: redis.url, keyPrefix, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+async function openStore(keyPrefix = uniquePrefix(), logger?: StoreLogger): Promise<RedisGrantStore> {
+  const store = new RedisGrantStore({
+    url: redis.url,
+    keyPrefix,
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    logger,
+  });
   opened.push(store);
   await store.ready();
   return store;
@@ -163,16 +169,29 @@ describe('RedisGrantStore', () => {
     expect(await client.pexpiretime(`${keyPrefix}tokid:${record.id}`)).toBe(deadline);
   });
 
-  it('refuses commands at once before it is ready, rather than queueing them', async () => {
+  it('gives the first connection the command timeout to come up, then queues nothing', async () => {
     const store = new RedisGrantStore({
       url: redis.url,
       keyPrefix: uniquePrefix(),
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
     });
     opened.push(store);
-    await expect(store.lookup(randomHash(), 'acme')).rejects.toBeInstanceOf(StoreUnavailableError);
-    await store.ready();
     await expect(store.lookup(randomHash(), 'acme')).resolves.toBeNull();
+    await store.ready();
+  });
+
+  it('fails with StoreUnavailableError within the command timeout when Redis never answers', async () => {
+    const port = await freePort();
+    const store = new RedisGrantStore({
+      url: `redis://127.0.0.1:${port}`,
+      keyPrefix: uniquePrefix(),
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    });
+    opened.push(store);
+    const { error, ms } = await timed(store.lookup(randomHash(), 'acme'));
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);
+    await expect(store.ready(COMMAND_TIMEOUT_MS)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('rejects bad options at construction', () => {
@@ -183,7 +202,8 @@ describe('RedisGrantStore', () => {
 
   describe.skipIf(external)('faults (private redis-server only)', () => {
     it('fails fast with StoreUnavailableError when Redis is killed, and recovers after a restart', async () => {
-      const store = await openStore();
+      const warnings: string[] = [];
+      const store = await openStore(uniquePrefix(), { warn: (_obj, msg) => warnings.push(msg) });
       const events = recordInvalidations(store);
       await redis.kill();
       for (const call of [() => store.lookup(randomHash(), 'acme'), () => store.ping()]) {
@@ -203,6 +223,9 @@ describe('RedisGrantStore', () => {
       expect(await store.lookup(hash, 'acme')).toMatchObject({ token: record });
       // The resubscribed listener starts over instead of trusting what it missed.
       await events.next((e) => e.kind === 'all', 8000);
+      // One line per connection per outage, not one per reconnect attempt.
+      expect(warnings.length).toBeGreaterThan(0);
+      expect(warnings.length).toBeLessThanOrEqual(2);
     });
 
     it('times out with StoreUnavailableError while Redis hangs, and recovers on resume', async () => {
