@@ -51,7 +51,9 @@ function hex(byte: number): string {
  * checked separately: only well-formed UTF-8 passes (see `utf8SequenceLength`).
  */
 function isForbiddenEncodedByte(byte: number): boolean {
-  return byte === SLASH || byte === BACKSLASH || byte === DOT || byte === PERCENT || byte < 0x20 || byte === 0x7f;
+  return (
+    byte === SLASH || byte === BACKSLASH || byte === DOT || byte === PERCENT || byte < 0x20 || byte === 0x7f
+  );
 }
 
 /** The encoded byte at `raw[i]` (`%XX`), or -1. */
@@ -160,7 +162,10 @@ export function checkTarget(rawTarget: string, maxLength: number = DEFAULT_MAX_T
       if (byte >= 0x80) {
         const count = utf8SequenceLength(rawTarget, i, byte);
         if (count === 0) {
-          return reject('bad_percent_encoding', `"${rawTarget.slice(i, i + 3)}" at offset ${i} starts no valid UTF-8 sequence`);
+          return reject(
+            'bad_percent_encoding',
+            `"${rawTarget.slice(i, i + 3)}" at offset ${i} starts no valid UTF-8 sequence`,
+          );
         }
         i += 3 * count - 1;
         continue;

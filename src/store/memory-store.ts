@@ -1,4 +1,4 @@
-import type { MemberRole, OrgPolicy } from '../grants/owner.js';
+import { DEFAULT_ORG_POLICY, type MemberRole, type OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
 import { deepFreeze } from './deep-freeze.js';
 import { StoreConflictError, StoreUnavailableError } from './errors.js';
@@ -134,6 +134,9 @@ export class MemoryGrantStore implements GrantStore {
       this.#members.set(org, members);
     }
     members.set(user, role);
+    // As in Redis: the first member registers the org for good, so removing the
+    // last member never turns it back into an unregistered owner.
+    if (!this.#policies.has(org)) this.#policies.set(org, frozenCopy(DEFAULT_ORG_POLICY));
     this.#publish({ kind: 'owner', owner: org });
   }
 

@@ -12,14 +12,15 @@
  *
  * `tok:` and `tokid:` keys expire 30 days after the token does (PEXPIREAT), so dead
  * tokens eventually vanish (a lookup then says "unknown") while recently expired
- * ones still answer "expired". An org is registered while it has a policy key or
+ * ones still answer "expired". An org is registered once it has a policy key (setMember
+ * writes the default policy when there is none, so an org never unregisters) or
  * at least one member.
  *
  * Invalidations are published on `{p}invalidate`: `t:{hash}`, `o:{owner}` or `*`.
  * Requires Redis >= 6.0 (SET KEEPTTL); a single primary, not Redis Cluster.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { MemberRole, OrgPolicy } from '../grants/owner.js';
+import { DEFAULT_ORG_POLICY, type MemberRole, type OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
 import { deepFreeze } from './deep-freeze.js';
 import { StoreConflictError, StoreUnavailableError } from './errors.js';
@@ -295,7 +296,16 @@ export class RedisGrantStore implements GrantStore {
   }
 
   async setMember(org: string, user: string, role: MemberRole): Promise<void> {
-    await this.#atomic((m) => m.hset(this.#membersKey(org), user, role), org);
+    // Registering a member registers the org for good (a default policy key): removing
+    // its last member later must not turn it back into an unregistered owner, or the
+    // removed member's tokens would work again.
+    await this.#atomic(
+      (m) =>
+        m
+          .hset(this.#membersKey(org), user, role)
+          .set(this.#policyKey(org), JSON.stringify(DEFAULT_ORG_POLICY), 'NX'),
+      org,
+    );
   }
 
   async removeMember(org: string, user: string): Promise<boolean> {

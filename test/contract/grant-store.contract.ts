@@ -214,7 +214,7 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
         expect(await store.lookup(hash, 'alice')).toEqual({ token: record, owner: { org: null } });
       });
 
-      it('an owner is registered while it has a policy or a member', async () => {
+      it('an owner is registered once it has a policy or a member, and stays registered', async () => {
         const { hash } = await created(classic({ user: 'alice' }));
         await store.setOrgPolicy('policy-only', STRICT_POLICY);
         await store.setMember('members-only', 'bob', 'member');
@@ -224,8 +224,16 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
         expect((await store.lookup(hash, 'members-only'))?.owner).toEqual({
           org: { policy: DEFAULT_ORG_POLICY, role: null },
         });
+        // Removing the last member must not unregister the org: the removed member's
+        // tokens would otherwise reach it again as if it were a plain account.
         await store.removeMember('members-only', 'bob');
-        expect((await store.lookup(hash, 'members-only'))?.owner).toEqual({ org: null });
+        expect((await store.lookup(hash, 'members-only'))?.owner).toEqual({
+          org: { policy: DEFAULT_ORG_POLICY, role: null },
+        });
+        expect(await store.getOrgPolicy('members-only')).toEqual(DEFAULT_ORG_POLICY);
+        await store.setOrgPolicy('members-only', STRICT_POLICY);
+        await store.setMember('members-only', 'bob', 'admin');
+        expect(await store.getOrgPolicy('members-only')).toEqual(STRICT_POLICY);
         expect((await store.lookup(hash, 'nobody'))?.owner).toEqual({ org: null });
       });
     });

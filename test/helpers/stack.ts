@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { getGlobalDispatcher, request } from 'undici';
 import { type GatewayProcess, startGateway, TEST_ADMIN_TOKEN } from './gateway-process.js';
 import { startRedisServer, type TestRedis } from './redis-server.js';
 import { startTestUpstream, type TestUpstream } from './upstream.js';
@@ -176,7 +176,8 @@ export async function call(
   options: { token?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<GatewayAnswer> {
   // origin + raw path: a URL string would be normalised by the client (dot segments resolved).
-  const res = await request(baseUrl, {
+  const res = await getGlobalDispatcher().request({
+    origin: baseUrl,
     path,
     method: method as 'GET',
     headers: {

@@ -25,7 +25,10 @@ function header(recorded: RecordedRequest, name: string): string[] {
   return out;
 }
 
-function expectProblem(answer: { headers: Record<string, unknown>; json(): Record<string, unknown> }, status: number): Record<string, unknown> {
+function expectProblem(
+  answer: { headers: Record<string, unknown>; json(): Record<string, unknown> },
+  status: number,
+): Record<string, unknown> {
   expect(answer.headers['content-type']).toBe('application/problem+json');
   const body = answer.json();
   expect(body.status).toBe(status);
@@ -151,9 +154,15 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
     });
 
     it('allows a route needing two permissions together, and an any_of route', async () => {
-      expect((await call(gw, 'POST', '/repos/acme/web/pulls/1/merge', { token: writer.token })).status).toBe(200);
-      expect((await call(gw, 'GET', '/repos/acme/web/issues/1/timeline', { token: writer.token })).status).toBe(200);
-      expect((await call(gw, 'GET', '/repos/acme/api/issues/1/timeline', { token: reader.token })).status).toBe(200);
+      expect((await call(gw, 'POST', '/repos/acme/web/pulls/1/merge', { token: writer.token })).status).toBe(
+        200,
+      );
+      expect(
+        (await call(gw, 'GET', '/repos/acme/web/issues/1/timeline', { token: writer.token })).status,
+      ).toBe(200);
+      expect(
+        (await call(gw, 'GET', '/repos/acme/api/issues/1/timeline', { token: reader.token })).status,
+      ).toBe(200);
     });
 
     it('matches owner and repository names case-insensitively', async () => {
@@ -211,7 +220,9 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
     });
 
     it('unknown (well-formed, never issued): 401 that says unknown', async () => {
-      const answer = await call(gw, 'GET', '/repos/acme/api/issues', { token: generateToken('fine_grained') });
+      const answer = await call(gw, 'GET', '/repos/acme/api/issues', {
+        token: generateToken('fine_grained'),
+      });
       expect(answer.status).toBe(401);
       expect(answer.headers['www-authenticate']).toBe('Bearer realm="patgate", error="invalid_token"');
       expect(String(expectProblem(answer, 401).detail)).toMatch(/unknown/);
@@ -265,7 +276,9 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
         permissions: { issues: 'read' },
       });
       expect((await call(gw, 'GET', '/repos/acme/api/issues', { token: t.token })).status).toBe(200);
-      const regenerated = await admin(adminUrl, 'POST', `/v1/tokens/${t.id}/regenerate`, { expires_in_days: 10 });
+      const regenerated = await admin(adminUrl, 'POST', `/v1/tokens/${t.id}/regenerate`, {
+        expires_in_days: 10,
+      });
       expect(regenerated.status).toBe(200);
       const fresh = String(regenerated.body.token);
       secrets.push(t.token, fresh);
@@ -297,9 +310,13 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
         permissions: { issues: 'read' },
       });
       secrets.push(issuesOnly.token);
-      const timeline = await call(gw, 'GET', '/repos/acme/api/issues/1/timeline', { token: issuesOnly.token });
+      const timeline = await call(gw, 'GET', '/repos/acme/api/issues/1/timeline', {
+        token: issuesOnly.token,
+      });
       expect(timeline.status).toBe(403);
-      expect(timeline.headers['x-accepted-permissions']).toBe('pull_requests=read,contents=read; issues=read,contents=read');
+      expect(timeline.headers['x-accepted-permissions']).toBe(
+        'pull_requests=read,contents=read; issues=read,contents=read',
+      );
       const merge = await call(gw, 'POST', '/repos/acme/api/pulls/1/merge', { token: issuesOnly.token });
       expect(merge.headers['x-accepted-permissions']).toBe('pull_requests=write,contents=write');
     });
@@ -344,8 +361,12 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
 
   describe('403 organization rules', () => {
     it('pending approval, approved, denied', async () => {
-      expect((await admin(adminUrl, 'PUT', '/v1/orgs/initech/members/alice', { role: 'member' })).status).toBe(200);
-      expect((await admin(adminUrl, 'PUT', '/v1/orgs/initech/policy', { require_approval: true })).status).toBe(200);
+      expect(
+        (await admin(adminUrl, 'PUT', '/v1/orgs/initech/members/alice', { role: 'member' })).status,
+      ).toBe(200);
+      expect(
+        (await admin(adminUrl, 'PUT', '/v1/orgs/initech/policy', { require_approval: true })).status,
+      ).toBe(200);
       const pending = await createToken(adminUrl, {
         user: 'alice',
         resource_owner: 'initech',
@@ -364,10 +385,16 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
       expect(waiting.status).toBe(403);
       expect(String(expectProblem(waiting, 403).detail)).toMatch(/approval/);
 
-      const approved = await admin(adminUrl, 'POST', `/v1/orgs/initech/token-requests/${pending.id}/approve`, {});
+      const approved = await admin(
+        adminUrl,
+        'POST',
+        `/v1/orgs/initech/token-requests/${pending.id}/approve`,
+        {},
+      );
       expect(approved.status).toBe(200);
       await eventually(
-        async () => (await call(gw, 'GET', '/repos/initech/api/issues', { token: pending.token })).status === 200,
+        async () =>
+          (await call(gw, 'GET', '/repos/initech/api/issues', { token: pending.token })).status === 200,
         1000,
         'the approval to take effect',
       );
@@ -382,13 +409,20 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
     });
 
     it('a classic token refused by org policy', async () => {
-      expect((await admin(adminUrl, 'PUT', '/v1/orgs/umbrella/members/frank', { role: 'member' })).status).toBe(200);
+      expect(
+        (await admin(adminUrl, 'PUT', '/v1/orgs/umbrella/members/frank', { role: 'member' })).status,
+      ).toBe(200);
       const classic = await createToken(adminUrl, { kind: 'classic', user: 'frank', scopes: ['read'] });
       secrets.push(classic.token);
-      expect((await call(gw, 'GET', '/repos/umbrella/api/issues', { token: classic.token })).status).toBe(200);
-      expect((await admin(adminUrl, 'PUT', '/v1/orgs/umbrella/policy', { classic_tokens: 'blocked' })).status).toBe(200);
+      expect((await call(gw, 'GET', '/repos/umbrella/api/issues', { token: classic.token })).status).toBe(
+        200,
+      );
+      expect(
+        (await admin(adminUrl, 'PUT', '/v1/orgs/umbrella/policy', { classic_tokens: 'blocked' })).status,
+      ).toBe(200);
       await eventually(
-        async () => (await call(gw, 'GET', '/repos/umbrella/api/issues', { token: classic.token })).status === 403,
+        async () =>
+          (await call(gw, 'GET', '/repos/umbrella/api/issues', { token: classic.token })).status === 403,
         1000,
         'the policy to take effect',
       );
@@ -397,7 +431,9 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
     });
 
     it('a user no longer a member is cut off', async () => {
-      expect((await admin(adminUrl, 'PUT', '/v1/orgs/hooli/members/gina', { role: 'member' })).status).toBe(200);
+      expect((await admin(adminUrl, 'PUT', '/v1/orgs/hooli/members/gina', { role: 'member' })).status).toBe(
+        200,
+      );
       const t = await createToken(adminUrl, {
         user: 'gina',
         resource_owner: 'hooli',
@@ -426,7 +462,9 @@ describe.each<StoreKind>(['memory', 'redis'])('gateway responses on the %s store
 
     it('502 when the upstream refuses connections', async () => {
       const closedPort = await freePort();
-      const gateway = await startGateway(stackConfig({ store: 'memory' }, `http://127.0.0.1:${closedPort}`, undefined));
+      const gateway = await startGateway(
+        stackConfig({ store: 'memory' }, `http://127.0.0.1:${closedPort}`, undefined),
+      );
       try {
         const t = await createToken(gateway.adminUrl, {
           user: 'alice',
