@@ -1,11 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import { formatAcceptedPermissions } from '../grants/permission.js';
 import { checkTarget } from '../request/target.js';
 import { describeRequirement } from '../routes/describe.js';
+import { lintRoutes, type RouteWarning } from '../routes/lint.js';
 import { readConfigFile } from './config-file.js';
 
 type Print = (line: string) => void;
 
-/** `patgate routes check`: 0 when the config loads, 2 with every error otherwise. */
-export async function routesCheck(configPath: string, out: Print, err: Print): Promise<number> {
+export interface RoutesCheckOptions {
+  /** Warnings (shadowed rules, unused features) fail the check too. */
+  readonly strict?: boolean;
+}
+
+/** Line of each key under `features:`, so a warning about a feature points at it. */
+async function featureLines(configPath: string): Promise<Record<string, number>> {
+  const lines: Record<string, number> = {};
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch {
+    return lines;
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const features = doc.get('features', true);
+  if (!isMap(features)) return lines;
+  for (const pair of features.items) {
+    const key = pair.key as { value?: unknown; range?: [number, number, number] } | null;
+    if (typeof key?.value === 'string' && key.range !== undefined) {
+      lines[key.value] = lineCounter.linePos(key.range[0]).line;
+    }
+  }
+  return lines;
+}
+
+function formatWarning(w: RouteWarning, source: string): string {
+  const where = w.line === undefined ? source : `${source}:${w.line}`;
+  const what = w.index < 0 ? w.pattern : `routes[${w.index}] "${w.pattern}"`;
+  return `${where}: warning: ${what}: ${w.message}`;
+}
+
+/**
+ * `patgate routes check`: 2 with every error when the config does not load;
+ * otherwise the warnings (shadowed rules, unused features) are printed and the
+ * exit is 0, or 2 with `--strict`.
+ */
+export async function routesCheck(
+  configPath: string,
+  out: Print,
+  err: Print,
+  options: RoutesCheckOptions = {},
+): Promise<number> {
   const result = await readConfigFile(configPath, {});
   if (!result.ok) {
     for (const e of result.errors) err(e);
@@ -13,7 +59,19 @@ export async function routesCheck(configPath: string, out: Print, err: Print): P
     return 2;
   }
   const { matcher, config } = result.loaded;
-  out(`${configPath}: ok: ${matcher.rules.length} routes, ${Object.keys(config.features).length} features`);
+  const warnings = lintRoutes({
+    matcher,
+    features: config.features,
+    featureLines: await featureLines(configPath),
+  });
+  for (const w of warnings) err(formatWarning(w, configPath));
+  const summary = `${matcher.rules.length} routes, ${Object.keys(config.features).length} features`;
+  if (warnings.length > 0 && options.strict === true) {
+    err(`${warnings.length} warning(s), which --strict makes errors`);
+    return 2;
+  }
+  const counted = warnings.length === 0 ? '' : `, ${warnings.length} warning(s)`;
+  out(`${configPath}: ok: ${summary}${counted}`);
   return 0;
 }
 
@@ -60,6 +118,16 @@ export async function routesExplain(
     out(`  resource: ${resource}`);
     const implicit = result.loaded.implicit.map((p) => `${p.feature}:${p.level}`);
     if (implicit.length > 0) out(`  implicit: ${implicit.join(', ')} (held by every fine-grained token)`);
+    const alternatives = rule.requirement.alternatives;
+    // Every fine-grained token holds the implicit permissions: no 403 for a missing one can happen.
+    const coveredByImplicit = alternatives.some((set) =>
+      set.every((p) => implicit.includes(`${p.feature}:${p.level}`)),
+    );
+    out(
+      coveredByImplicit
+        ? '  denied:   never for a missing permission (the implicit ones suffice)'
+        : `  denied:   403 with X-Accepted-Permissions: ${formatAcceptedPermissions(alternatives)}`,
+    );
   }
   return 0;
 }

@@ -19,6 +19,8 @@ interface TrieNode {
   end: Terminal | undefined;
   /** Every method with a rule in this subtree, so a lookup skips subtrees that cannot answer it. */
   readonly methods: Set<string>;
+  /** `methods.has('*')`, kept apart so the usual reachability test is one Set lookup. */
+  anyMethod: boolean;
 }
 
 /** Counts nodes entered by one lookup; for tests and benchmarks. */
@@ -27,7 +29,14 @@ export interface MatchStats {
 }
 
 function newNode(): TrieNode {
-  return { literals: new Map(), param: undefined, catchAll: undefined, end: undefined, methods: new Set() };
+  return {
+    literals: new Map(),
+    param: undefined,
+    catchAll: undefined,
+    end: undefined,
+    methods: new Set(),
+    anyMethod: false,
+  };
 }
 
 /**
@@ -39,9 +48,21 @@ function pick(terminal: Terminal, method: string): Entry | undefined {
   return terminal.get(method) ?? (method === 'HEAD' ? terminal.get('GET') : undefined) ?? terminal.get('*');
 }
 
-function reachable(methods: Set<string>, method: string): boolean {
-  return methods.has(method) || methods.has('*') || (method === 'HEAD' && methods.has('GET'));
+function reachable(node: TrieNode, method: string): boolean {
+  return node.anyMethod || node.methods.has(method) || (method === 'HEAD' && node.methods.has('GET'));
 }
+
+/**
+ * Holds a match's params: own properties only, and a prototype chain with nothing on it (the
+ * prototype is a null-prototype object), so a param may legally be called `__proto__` or
+ * `constructor` as with `Object.create(null)`, but objects keep V8's fast properties rather than
+ * the dictionary mode a null-prototype object starts in. Built on every matched request.
+ */
+const Params = function Params(this: Record<string, string>) {} as unknown as new () => Record<
+  string,
+  string
+>;
+Params.prototype = Object.create(null);
 
 /**
  * Splits an origin-form path into raw segments. `request/` has already refused
@@ -50,13 +71,17 @@ function reachable(methods: Set<string>, method: string): boolean {
  */
 function splitPath(path: string): string[] | null {
   if (path.charCodeAt(0) !== 0x2f) return null;
-  if (path.length === 1) return [];
-  const segments = path.slice(1).split('/');
-  for (const s of segments) {
+  if (path.length === 1) return ROOT_SEGMENTS;
+  // segments[0] is the empty string before the leading `/`; lookups start at index 1.
+  const segments = path.split('/');
+  for (let k = 1; k < segments.length; k++) {
+    const s = segments[k];
     if (s === '' || s === '.' || s === '..') return null;
   }
   return segments;
 }
+
+const ROOT_SEGMENTS: string[] = [''];
 
 /**
  * One trie for all methods, keyed by path shape; each node holding rules keeps them
@@ -112,7 +137,10 @@ export class RouteTrie {
     const existing = terminal.get(rule.method);
     if (existing !== undefined) return existing.rule;
     terminal.set(rule.method, { rule, paramNames });
-    for (const n of visited) n.methods.add(rule.method);
+    for (const n of visited) {
+      n.methods.add(rule.method);
+      if (rule.method === '*') n.anyMethod = true;
+    }
     return undefined;
   }
 
@@ -120,18 +148,17 @@ export class RouteTrie {
     const segments = splitPath(path);
     if (segments === null) return null;
     const values: string[] = [];
-    const entry = this.walk(this.root, segments, 0, method, values, stats);
+    const entry = this.walk(this.root, path, segments, 1, method, values, stats);
     if (entry === undefined) return null;
-    // Null prototype: a param may legally be called `__proto__` or `constructor`.
-    const params: Record<string, string> = Object.create(null);
-    entry.paramNames.forEach((name, k) => {
-      params[name] = values[k] ?? '';
-    });
+    const params = new Params();
+    const names = entry.paramNames;
+    for (let k = 0; k < names.length; k++) params[names[k] as string] = values[k] ?? '';
     return { rule: entry.rule, params };
   }
 
   private walk(
     node: TrieNode,
+    path: string,
     segments: readonly string[],
     i: number,
     method: string,
@@ -139,25 +166,28 @@ export class RouteTrie {
     stats: MatchStats | undefined,
   ): Entry | undefined {
     if (stats !== undefined) stats.visited++;
-    if (!reachable(node.methods, method)) return undefined;
+    if (!reachable(node, method)) return undefined;
     const segment = segments[i];
     if (segment === undefined) return node.end === undefined ? undefined : pick(node.end, method);
 
     const literal = node.literals.get(segment);
     if (literal !== undefined) {
-      const found = this.walk(literal, segments, i + 1, method, values, stats);
+      const found = this.walk(literal, path, segments, i + 1, method, values, stats);
       if (found !== undefined) return found;
     }
     if (node.param !== undefined) {
       values.push(segment);
-      const found = this.walk(node.param, segments, i + 1, method, values, stats);
+      const found = this.walk(node.param, path, segments, i + 1, method, values, stats);
       if (found !== undefined) return found;
       values.pop();
     }
     if (node.catchAll !== undefined) {
       const found = pick(node.catchAll, method);
       if (found !== undefined) {
-        values.push(segments.slice(i).join('/'));
+        // The rest of the path from segment i: the segments joined by `/`, without the copy.
+        let offset = 0;
+        for (let k = 1; k < i; k++) offset += (segments[k] as string).length + 1;
+        values.push(path.slice(offset + 1));
         return found;
       }
     }
