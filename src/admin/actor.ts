@@ -31,8 +31,21 @@ export async function identifyActor(
     return { ok: true, actor: { kind: 'site_admin' } };
   }
   const parsed = parseToken(credential);
-  if (org === null || !parsed.ok || parsed.kind !== 'fine_grained') {
-    return { ok: false, status: 401, detail: 'a valid admin credential is required' };
+  if (!parsed.ok) return { ok: false, status: 401, detail: 'a valid admin credential is required' };
+  // A patgate token is an identity, just not one that may make this call.
+  if (org === null) {
+    return {
+      ok: false,
+      status: 403,
+      detail: 'this call needs the site admin credential; organization admins may call /v1/orgs/{org}/...',
+    };
+  }
+  if (parsed.kind !== 'fine_grained') {
+    return {
+      ok: false,
+      status: 403,
+      detail: 'organization admins act with a fine-grained token for the organization, not a classic one',
+    };
   }
   const snapshot = await store.lookup(hashToken(credential), org);
   if (snapshot === null) return { ok: false, status: 401, detail: 'a valid admin credential is required' };
@@ -49,7 +62,8 @@ export async function identifyActor(
     now,
   });
   if (decision.kind === 'deny') {
-    const status = decision.reason.startsWith('token_') && decision.reason !== 'token_pending' ? 401 : 403;
+    // A dead token is no credential (401); a live one refused by the org's rules is a 403, as on the gateway.
+    const status = decision.reason === 'token_revoked' || decision.reason === 'token_expired' ? 401 : 403;
     return { ok: false, status, detail: decision.detail };
   }
   if (snapshot.owner.org?.role !== 'admin') {

@@ -23,3 +23,9 @@ export const auditQuery = z.strictObject({
   user: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+/** An optional `{"reason"}` body on revocations and removals: recorded in the audit log. */
+export const reasonInput = decisionInput;
+
+/** `GET /v1/orgs/{org}/audit`: the org is the path's. */
+export const orgAuditQuery = auditQuery.omit({ org: true });

@@ -1,27 +1,17 @@
-import type { OrgPolicy } from '../grants/owner.js';
 import type { Level } from '../grants/permission.js';
-import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
+import type { TokenRecord } from '../grants/token-record.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { generateToken, generateTokenId, hashToken } from '../tokens/format.js';
 import { ORGANIZATION_TOKENS_FEATURE } from './actor.js';
+import { checkIssuance, InputError, type IssuanceRequest } from './issuance-policy.js';
 import { type CreateTokenInput, MAX_TOKEN_LIFETIME_DAYS } from './token-input.js';
+
+export { InputError };
 
 const DAY_MS = 86_400_000;
 const ORGANIZATION_TOKENS_LEVELS: readonly Level[] = ['read', 'write'];
 /** Classic tokens may omit an expiry; they then get GitHub's default of 30 days. */
 const CLASSIC_DEFAULT_DAYS = 30;
-
-/** A refusal that names the field at fault: answered as 400 or 422 with problem+json. */
-export class InputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-    readonly status: 400 | 422 = 400,
-  ) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
 
 export interface CreatedToken {
   readonly record: TokenRecord;
@@ -54,8 +44,13 @@ export class TokenService {
     if (input.kind === 'fine_grained') {
       this.#checkPermissions(input.permissions);
       const owner = input.resource_owner.toLowerCase();
-      const policy = await this.store.getOrgPolicy(owner);
-      const status = await this.#initialStatus(owner, base.user, policy, expiresAt - now);
+      const status = checkIssuance({
+        org: owner,
+        user: base.user,
+        ...(await this.#orgState(owner)),
+        from: now,
+        expiresAt,
+      });
       record = {
         ...base,
         kind: 'fine_grained',
@@ -92,8 +87,15 @@ export class TokenService {
       existing.kind === 'classic',
     );
     if (existing.kind === 'fine_grained') {
-      const policy = await this.store.getOrgPolicy(existing.resourceOwner);
-      checkLifetime(policy, existing.resourceOwner, expiresAt - now);
+      // The org's rules as at issuance; approval is not asked again (the status stays).
+      // Lifetime counts from creation, as the gateway measures it.
+      checkIssuance({
+        org: existing.resourceOwner,
+        user: existing.user,
+        ...(await this.#orgState(existing.resourceOwner)),
+        from: Date.parse(existing.createdAt),
+        expiresAt,
+      });
     }
     const token = generateToken(existing.kind);
     const record = await this.store.replaceTokenSecret(
@@ -122,32 +124,9 @@ export class TokenService {
     }
   }
 
-  async #initialStatus(
-    owner: string,
-    user: string,
-    policy: OrgPolicy | null,
-    lifetimeMs: number,
-  ): Promise<TokenStatus> {
-    if (policy === null) return 'active';
-    if (policy.fineGrainedTokens === 'blocked') {
-      throw new InputError('resource_owner', `organization ${owner} blocks fine-grained tokens`, 422);
-    }
-    checkLifetime(policy, owner, lifetimeMs);
-    const members = await this.store.getMembers(owner);
-    if (members.size > 0 && !members.has(user)) {
-      throw new InputError('user', `${user} is not a member of organization ${owner}`, 422);
-    }
-    return policy.requireApproval ? 'pending' : 'active';
-  }
-}
-
-function checkLifetime(policy: OrgPolicy | null, owner: string, lifetimeMs: number): void {
-  if (policy?.maxLifetimeDays != null && lifetimeMs > policy.maxLifetimeDays * DAY_MS) {
-    throw new InputError(
-      'expires_at',
-      `organization ${owner} allows tokens of at most ${policy.maxLifetimeDays} days (max_lifetime_days)`,
-      422,
-    );
+  async #orgState(org: string): Promise<Pick<IssuanceRequest, 'policy' | 'members'>> {
+    const [policy, members] = await Promise.all([this.store.getOrgPolicy(org), this.store.getMembers(org)]);
+    return { policy, members };
   }
 }
 

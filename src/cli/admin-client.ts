@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { request } from 'undici';
 
 export class AdminClientError extends Error {
@@ -14,7 +15,7 @@ export class AdminClientError extends Error {
   }
 }
 
-/** A small JSON client for the admin API, used by `patgate token ...`. */
+/** A small JSON client for the admin API, used by `patgate token ...` and `patgate org ...`. */
 export class AdminClient {
   constructor(
     private readonly baseUrl: string,
@@ -40,4 +41,82 @@ export class AdminClient {
     if (res.statusCode >= 400) throw new AdminClientError(res.statusCode, parsed);
     return parsed;
   }
+}
+
+/** Options every admin API command takes. */
+export interface AdminCommandOptions {
+  adminUrl: string;
+  json?: boolean;
+}
+
+export type Json = Record<string, unknown>;
+
+/** Adds `--admin-url` and `--json` to a command. */
+export function withAdminOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--admin-url <url>',
+      'admin API base URL',
+      process.env.PATGATE_ADMIN_URL ?? 'http://127.0.0.1:8081',
+    )
+    .option('--json', 'print the JSON answer, for scripts');
+}
+
+/**
+ * The credential is read from the environment only, never from an argument, so
+ * that it stays out of shell history and process listings. Org admins put their
+ * own fine-grained token there.
+ */
+export function clientFor(options: AdminCommandOptions): AdminClient {
+  return new AdminClient(options.adminUrl, process.env.PATGATE_ADMIN_TOKEN || undefined);
+}
+
+/**
+ * Runs one admin call and prints its answer: JSON with `--json`, else `human(answer)`.
+ * A refusal prints the API's detail on stderr (and its problem body with `--json`)
+ * and sets exit code 1.
+ */
+export async function runAdminCall(
+  options: AdminCommandOptions,
+  action: (client: AdminClient) => Promise<unknown>,
+  human: (answer: unknown) => string,
+): Promise<void> {
+  try {
+    const answer = await action(clientFor(options));
+    process.stdout.write(`${options.json ? JSON.stringify(answer, null, 2) : human(answer)}\n`);
+  } catch (error) {
+    if (error instanceof AdminClientError) {
+      process.stderr.write(`patgate: ${error.message}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify(error.body, null, 2)}\n`);
+    } else {
+      process.stderr.write(
+        `patgate: cannot reach the admin API at ${options.adminUrl}: ${(error as Error).message}\n`,
+      );
+    }
+    process.exitCode = 1;
+  }
+}
+
+/** Columns padded to their widest cell; `(none)` for an empty list, so people see it ran. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  if (rows.length === 0) return '(none)';
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** `key: value` lines with the values aligned. */
+export function formatFields(fields: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...fields.map(([k]) => k.length)) + 2;
+  return fields.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
+}
+
+export function text(value: unknown): string {
+  return value === null || value === undefined ? '-' : String(value);
 }

@@ -1,196 +1,180 @@
-import type { Command } from 'commander';
-import { AdminClient, AdminClientError } from './admin-client.js';
-
-type TokenJson = Record<string, unknown>;
-
-interface CommonOptions {
-  adminUrl: string;
-  json?: boolean;
-}
-
-function client(options: CommonOptions): AdminClient {
-  return new AdminClient(options.adminUrl, process.env.PATGATE_ADMIN_TOKEN || undefined);
-}
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  type AdminCommandOptions,
+  formatFields,
+  formatTable,
+  type Json,
+  runAdminCall,
+  text,
+  withAdminOptions,
+} from './admin-client.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function describeToken(t: TokenJson): string[] {
-  const lines = [
-    `id:          ${String(t.id)}`,
-    `kind:        ${String(t.kind)}`,
-    `user:        ${String(t.user)}`,
-    `name:        ${String(t.name)}`,
-    `status:      ${String(t.status)}${t.status_reason ? ` (${String(t.status_reason)})` : ''}`,
+function permission(value: string, previous: string[]): string[] {
+  if (!/^[a-z][a-z0-9_]*:[a-z]+$/.test(value)) {
+    throw new InvalidArgumentError('expected feature:level, e.g. issues:write');
+  }
+  return [...previous, value];
+}
+
+export function days(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of days');
+  return n;
+}
+
+/** The fields people read first, then the ones scripts use `--json` for. */
+export function describeToken(t: Json): string {
+  const fields: [string, string][] = [
+    ['id', text(t.id)],
+    ['kind', text(t.kind)],
+    ['user', text(t.user)],
+    ['name', text(t.name)],
+    ['status', `${text(t.status)}${t.status_reason ? ` (${text(t.status_reason)})` : ''}`],
   ];
   if (t.kind === 'fine_grained') {
-    const repos = Array.isArray(t.repositories) ? t.repositories.join(', ') : String(t.repositories);
+    const repos = Array.isArray(t.repositories) ? t.repositories.join(', ') : text(t.repositories);
     const perms = Object.entries((t.permissions ?? {}) as Record<string, string>)
       .map(([f, l]) => `${f}:${l}`)
       .join(', ');
-    lines.push(`owner:       ${String(t.resource_owner)}`, `repos:       ${repos}`, `permissions: ${perms}`);
+    fields.push(['owner', text(t.resource_owner)], ['repos', repos], ['permissions', perms]);
   } else {
-    lines.push(`scopes:      ${Array.isArray(t.scopes) ? t.scopes.join(', ') : ''}`);
+    fields.push(['scopes', Array.isArray(t.scopes) ? t.scopes.join(', ') : '']);
   }
-  lines.push(`created:     ${String(t.created_at)}`, `expires:     ${String(t.expires_at)}`);
+  fields.push(['created', text(t.created_at)], ['expires', text(t.expires_at)]);
   if ('last_used_at' in t)
-    lines.push(`last used:   ${t.last_used_at === null ? 'never' : String(t.last_used_at)}`);
-  return lines;
+    fields.push(['last used', t.last_used_at === null ? 'never' : text(t.last_used_at)]);
+  return formatFields(fields);
 }
 
-function table(rows: TokenJson[]): string {
-  const header = ['ID', 'KIND', 'USER', 'OWNER', 'STATUS', 'EXPIRES', 'NAME'];
-  const body = rows.map((t) => [
-    String(t.id),
-    String(t.kind),
-    String(t.user),
-    t.kind === 'fine_grained' ? String(t.resource_owner) : '*',
-    String(t.status),
-    String(t.expires_at).slice(0, 10),
-    String(t.name),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  return [header, ...body]
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+/** One token per row; classic tokens reach every owner their user can, shown as `*`. */
+export function tokenTable(rows: readonly Json[]): string {
+  return formatTable(
+    ['ID', 'KIND', 'USER', 'OWNER', 'STATUS', 'EXPIRES', 'NAME'],
+    rows.map((t) => [
+      text(t.id),
+      text(t.kind),
+      text(t.user),
+      t.kind === 'fine_grained' ? text(t.resource_owner) : '*',
+      text(t.status),
+      text(t.expires_at).slice(0, 10),
+      text(t.name),
+    ]),
+  );
 }
 
-async function run(
-  options: CommonOptions,
-  action: () => Promise<unknown>,
-  human: (result: unknown) => string,
-): Promise<void> {
-  try {
-    const result = await action();
-    process.stdout.write(`${options.json ? JSON.stringify(result, null, 2) : human(result)}\n`);
-  } catch (error) {
-    if (error instanceof AdminClientError) {
-      process.stderr.write(`patgate: ${error.message}\n`);
-      if (options.json) process.stdout.write(`${JSON.stringify(error.body, null, 2)}\n`);
-    } else {
-      process.stderr.write(
-        `patgate: cannot reach the admin API at ${options.adminUrl}: ${(error as Error).message}\n`,
-      );
-    }
-    process.exitCode = 1;
-  }
+function withSecret(answer: unknown): string {
+  const t = answer as Json;
+  return `${describeToken(t)}\n\ntoken:       ${text(t.token)}\n(shown once: store it now)`;
+}
+
+function expiryOf(o: { expiresInDays?: number; expiresAt?: string }): Json {
+  return {
+    ...(o.expiresInDays === undefined ? {} : { expires_in_days: o.expiresInDays }),
+    ...(o.expiresAt === undefined ? {} : { expires_at: o.expiresAt }),
+  };
+}
+
+interface CreateOptions extends AdminCommandOptions {
+  kind: string;
+  user: string;
+  name: string;
+  owner?: string;
+  repos: string;
+  permission: string[];
+  scope: string[];
+  expiresInDays?: number;
+  expiresAt?: string;
 }
 
 /** `patgate token create|list|show|revoke|regenerate`: the admin API from a terminal. */
 export function registerTokenCommands(program: Command): void {
-  const token = program.command('token').description('manage tokens through the admin API');
-  const withCommon = (cmd: Command): Command =>
-    cmd
-      .option(
-        '--admin-url <url>',
-        'admin API base URL',
-        process.env.PATGATE_ADMIN_URL ?? 'http://127.0.0.1:8081',
-      )
-      .option('--json', 'print JSON for scripts');
+  const token = program.command('token').description('manage tokens through the admin API (site admin)');
 
-  withCommon(token.command('create').description('create a token; prints the secret once'))
+  withAdminOptions(token.command('create').description('create a token; prints the secret once'))
     .option('--kind <kind>', 'fine_grained or classic', 'fine_grained')
     .requiredOption('--user <login>', 'the token holder')
     .requiredOption('--name <name>', 'what the token is for')
     .option('--owner <login>', 'resource owner (fine-grained)')
     .option('--repos <list>', '"all" or comma-separated repository names (fine-grained)', 'all')
-    .option('--permission <feature:level>', 'a permission, repeatable (fine-grained)', collect, [])
+    .option('--permission <feature:level>', 'a permission, repeatable (fine-grained)', permission, [])
     .option('--scope <scope>', 'read, write or admin, repeatable (classic)', collect, [])
-    .option('--expires-in-days <n>', 'lifetime in days')
+    .option('--expires-in-days <n>', 'lifetime in days', days)
     .option('--expires-at <rfc3339>', 'expiry instant')
-    .action(async (o: CommonOptions & Record<string, string | string[] | undefined>) => {
-      const expiry = {
-        ...(o.expiresInDays === undefined ? {} : { expires_in_days: Number(o.expiresInDays) }),
-        ...(o.expiresAt === undefined ? {} : { expires_at: o.expiresAt }),
-      };
+    .action(async (o: CreateOptions) => {
       const body =
         o.kind === 'classic'
-          ? { kind: 'classic', user: o.user, name: o.name, scopes: o.scope, ...expiry }
+          ? { kind: 'classic', user: o.user, name: o.name, scopes: o.scope, ...expiryOf(o) }
           : {
-              kind: 'fine_grained',
+              kind: o.kind,
               user: o.user,
               name: o.name,
               resource_owner: o.owner,
-              repositories: o.repos === 'all' ? 'all' : String(o.repos).split(',').filter(Boolean),
-              permissions: Object.fromEntries(
-                (o.permission as string[]).map((p) => p.split(':') as [string, string]),
-              ),
-              ...expiry,
+              repositories: o.repos === 'all' ? 'all' : o.repos.split(',').filter(Boolean),
+              permissions: Object.fromEntries(o.permission.map((p) => p.split(':') as [string, string])),
+              ...expiryOf(o),
             };
-      await run(
-        o,
-        () => client(o).call('POST', '/v1/tokens', body),
-        (r) => {
-          const t = r as TokenJson;
-          return [
-            ...describeToken(t),
-            '',
-            `token:       ${String(t.token)}`,
-            '(shown once: store it now)',
-          ].join('\n');
-        },
-      );
+      await runAdminCall(o, (client) => client.call('POST', '/v1/tokens', body), withSecret);
     });
 
-  withCommon(token.command('list').description('list tokens'))
-    .option('--user <login>')
-    .option('--owner <login>')
-    .option('--status <status>')
-    .action(async (o: CommonOptions & { user?: string; owner?: string; status?: string }) => {
+  withAdminOptions(token.command('list').description('list tokens (never their secrets)'))
+    .option('--user <login>', 'only tokens of this user')
+    .option('--owner <login>', 'only fine-grained tokens for this resource owner')
+    .option('--status <status>', 'active, pending, denied or revoked')
+    .action(async (o: AdminCommandOptions & { user?: string; owner?: string; status?: string }) => {
       const q = new URLSearchParams();
       if (o.user) q.set('user', o.user);
       if (o.owner) q.set('resource_owner', o.owner);
       if (o.status) q.set('status', o.status);
       const qs = q.toString();
-      await run(
+      await runAdminCall(
         o,
-        () => client(o).call('GET', `/v1/tokens${qs === '' ? '' : `?${qs}`}`),
-        (r) => table((r as { tokens: TokenJson[] }).tokens),
+        (client) => client.call('GET', `/v1/tokens${qs === '' ? '' : `?${qs}`}`),
+        (r) => tokenTable((r as { tokens: Json[] }).tokens),
       );
     });
 
-  withCommon(token.command('show').argument('<id>').description('show one token')).action(
-    async (id: string, o: CommonOptions) => {
-      await run(
-        o,
-        () => client(o).call('GET', `/v1/tokens/${encodeURIComponent(id)}`),
-        (r) => describeToken(r as TokenJson).join('\n'),
-      );
-    },
-  );
+  withAdminOptions(
+    token.command('show').argument('<id>').description('show one token, with its last use'),
+  ).action(async (id: string, o: AdminCommandOptions) => {
+    await runAdminCall(
+      o,
+      (client) => client.call('GET', `/v1/tokens/${encodeURIComponent(id)}`),
+      (r) => describeToken(r as Json),
+    );
+  });
 
-  withCommon(token.command('revoke').argument('<id>').description('revoke a token everywhere')).action(
-    async (id: string, o: CommonOptions) => {
-      await run(
+  withAdminOptions(token.command('revoke').argument('<id>').description('revoke a token on every instance'))
+    .option('--reason <text>', 'why; recorded in the audit log')
+    .action(async (id: string, o: AdminCommandOptions & { reason?: string }) => {
+      await runAdminCall(
         o,
-        () => client(o).call('DELETE', `/v1/tokens/${encodeURIComponent(id)}`),
-        (r) => `revoked ${String((r as TokenJson).id)}`,
+        (client) =>
+          client.call(
+            'DELETE',
+            `/v1/tokens/${encodeURIComponent(id)}`,
+            o.reason === undefined ? undefined : { reason: o.reason },
+          ),
+        (r) => `revoked ${text((r as Json).id)}`,
       );
-    },
-  );
+    });
 
-  withCommon(token.command('regenerate').argument('<id>').description('new secret and expiry, same grants'))
-    .option('--expires-in-days <n>', 'lifetime in days')
-    .action(async (id: string, o: CommonOptions & { expiresInDays?: string }) => {
-      const body = o.expiresInDays === undefined ? {} : { expires_in_days: Number(o.expiresInDays) };
-      await run(
+  withAdminOptions(
+    token
+      .command('regenerate')
+      .argument('<id>')
+      .description('new secret and expiry, same grants; the old secret dies'),
+  )
+    .option('--expires-in-days <n>', 'lifetime in days', days)
+    .option('--expires-at <rfc3339>', 'expiry instant')
+    .action(async (id: string, o: AdminCommandOptions & { expiresInDays?: number; expiresAt?: string }) => {
+      await runAdminCall(
         o,
-        () => client(o).call('POST', `/v1/tokens/${encodeURIComponent(id)}/regenerate`, body),
-        (r) => {
-          const t = r as TokenJson;
-          return [
-            ...describeToken(t),
-            '',
-            `token:       ${String(t.token)}`,
-            '(shown once: store it now)',
-          ].join('\n');
-        },
+        (client) => client.call('POST', `/v1/tokens/${encodeURIComponent(id)}/regenerate`, expiryOf(o)),
+        withSecret,
       );
     });
 }

@@ -38,8 +38,9 @@ export interface AuditFilter {
 }
 
 /**
- * An append-only, bounded record of admin actions. Memory and Redis (a stream
- * capped with MAXLEN) implementations pass one contract suite.
+ * An append-only, bounded record of admin actions: it keeps the newest
+ * `maxEvents`. Memory and Redis (a stream capped with MAXLEN) implementations
+ * pass one contract suite (`test/contract/audit-log.contract.ts`).
  */
 export interface AuditLog {
   append(event: NewAuditEvent): Promise<AuditEvent>;
@@ -47,10 +48,13 @@ export interface AuditLog {
   list(filter: AuditFilter): Promise<AuditEvent[]>;
 }
 
+/** `user` selects what happened to a user and what they did as an org admin. */
 export function matchesAuditFilter(event: AuditEvent, filter: AuditFilter): boolean {
   return (
     (filter.org === undefined || event.org === filter.org) &&
     (filter.tokenId === undefined || event.tokenId === filter.tokenId) &&
-    (filter.user === undefined || event.user === filter.user)
+    (filter.user === undefined ||
+      event.user === filter.user ||
+      (event.actor.kind === 'org_admin' && event.actor.user === filter.user))
   );
 }

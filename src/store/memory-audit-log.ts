@@ -14,7 +14,11 @@ export class MemoryAuditLog implements AuditLog {
   constructor(
     private readonly maxEvents: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    if (!Number.isInteger(maxEvents) || maxEvents <= 0) {
+      throw new TypeError(`maxEvents must be a positive integer, got ${maxEvents}`);
+    }
+  }
 
   async append(event: NewAuditEvent): Promise<AuditEvent> {
     const at = this.now();
@@ -25,7 +29,8 @@ export class MemoryAuditLog implements AuditLog {
     });
     this.#events.push(stored);
     if (this.#events.length > this.maxEvents) this.#events.splice(0, this.#events.length - this.maxEvents);
-    return stored;
+    // A copy: the caller's changes must not rewrite history.
+    return structuredClone(stored);
   }
 
   async list(filter: AuditFilter): Promise<AuditEvent[]> {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import {
   type AuditEvent,
   type AuditFilter,
@@ -12,14 +12,16 @@ export interface RedisAuditLogOptions {
   readonly url: string;
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
-  /** Approximate bound on the stream's length (XADD MAXLEN ~). */
+  /** The stream keeps the newest this many events (XADD MAXLEN). */
   readonly maxEvents: number;
+  /** Merged over the defaults: connection settings shared with the grant store (Sentinel, TLS). */
+  readonly redisOptions?: RedisOptions;
 }
 
 const SCAN_BATCH = 500;
 
 /**
- * Admin actions in a Redis stream, `{p}audit`, capped near `maxEvents`. Stream ids
+ * Admin actions in a Redis stream, `{p}audit`, capped at `maxEvents`. Stream ids
  * are time-ordered, so "newest first" is XREVRANGE. Filtered reads walk the stream
  * backwards in batches and stop at `limit` matches; the cap bounds the walk.
  */
@@ -27,8 +29,15 @@ export class RedisAuditLog implements AuditLog {
   readonly #redis: Redis;
   readonly #key: string;
   readonly #maxEvents: number;
+  readonly #timeoutMs: number;
+  readonly #connectedOnce: Promise<void>;
+  #connected = false;
 
   constructor(options: RedisAuditLogOptions) {
+    if (!Number.isInteger(options.maxEvents) || options.maxEvents <= 0) {
+      throw new TypeError(`maxEvents must be a positive integer, got ${options.maxEvents}`);
+    }
+    this.#timeoutMs = options.commandTimeoutMs;
     this.#key = `${options.keyPrefix}audit`;
     this.#maxEvents = options.maxEvents;
     this.#redis = new Redis(options.url, {
@@ -36,9 +45,16 @@ export class RedisAuditLog implements AuditLog {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: (times) => Math.min(times * 100, 2000),
+      ...options.redisOptions,
     });
     // Connection errors surface on the calls; the client reconnects by itself.
     this.#redis.on('error', () => {});
+    this.#connectedOnce = new Promise((resolve) =>
+      this.#redis.once('ready', () => {
+        this.#connected = true;
+        resolve();
+      }),
+    );
   }
 
   async append(event: NewAuditEvent): Promise<AuditEvent> {
@@ -46,8 +62,9 @@ export class RedisAuditLog implements AuditLog {
     const id = await this.#call(() =>
       this.#redis.xadd(
         this.#key,
+        // Exact, not `~`: admin actions are rare, so exact trimming costs nothing that
+        // matters and the bound is the number the operator configured.
         'MAXLEN',
-        '~',
         String(this.#maxEvents),
         '*',
         'e',
@@ -63,10 +80,8 @@ export class RedisAuditLog implements AuditLog {
     for (;;) {
       const batch = await this.#call(() => this.#redis.xrevrange(this.#key, end, '-', 'COUNT', SCAN_BATCH));
       for (const [id, fields] of batch) {
-        const json = fields[1];
-        if (json === undefined) continue;
-        const event = { ...(JSON.parse(json) as Omit<AuditEvent, 'id'>), id };
-        if (matchesAuditFilter(event, filter)) {
+        const event = decodeEvent(id, fields[1]);
+        if (event !== null && matchesAuditFilter(event, filter)) {
           out.push(event);
           if (out.length >= filter.limit) return out;
         }
@@ -86,10 +101,40 @@ export class RedisAuditLog implements AuditLog {
   }
 
   async #call<T>(fn: () => Promise<T>): Promise<T> {
+    // Startup is not an outage: the first connection gets the command timeout to
+    // come up. Afterwards nothing waits, since the offline queue is off.
+    if (!this.#connected) await this.#firstConnection();
     try {
       return await fn();
     } catch (cause) {
       throw new StoreUnavailableError({ cause });
     }
+  }
+
+  #firstConnection(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StoreUnavailableError({ cause: new Error(`Redis not ready within ${this.#timeoutMs} ms`) }),
+          ),
+        this.#timeoutMs,
+      );
+    });
+    return Promise.race([this.#connectedOnce, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** An entry this version cannot read is skipped: one bad entry must not hide the rest. */
+function decodeEvent(id: string, json: string | undefined): AuditEvent | null {
+  if (json === undefined) return null;
+  try {
+    const event = JSON.parse(json) as Omit<AuditEvent, 'id'> | null;
+    return typeof event === 'object' && event !== null && typeof event.actor === 'object'
+      ? { ...event, id }
+      : null;
+  } catch {
+    return null;
   }
 }

@@ -1,0 +1,87 @@
+import { DEFAULT_ORG_POLICY, type OrgPolicy } from '../grants/owner.js';
+import type { AdminApp, AdminDeps } from './context.js';
+import { notFound, parseInput, readJson, readOptionalJson } from './http.js';
+import { memberInput, policyInput, reasonInput } from './org-input.js';
+import { loginParam } from './params.js';
+import { policyView } from './views.js';
+
+/**
+ * `/v1/orgs/{org}/policy` and `/members`. The caller is the site admin or an
+ * admin of this org (checked by `authenticate` before routing).
+ */
+export function registerOrgRoutes(app: AdminApp, deps: AdminDeps): void {
+  const { store, audit } = deps;
+
+  app.get('/v1/orgs/:org/policy', async (c) => {
+    const org = loginParam(c, 'org');
+    const policy = await store.getOrgPolicy(org);
+    return c.json({ org, registered: policy !== null, ...policyView(policy ?? DEFAULT_ORG_POLICY) });
+  });
+
+  app.put('/v1/orgs/:org/policy', async (c) => {
+    const org = loginParam(c, 'org');
+    const input = parseInput(policyInput, await readJson(c));
+    const current = (await store.getOrgPolicy(org)) ?? DEFAULT_ORG_POLICY;
+    // Fields left out keep their current value.
+    const next: OrgPolicy = {
+      requireApproval: input.require_approval ?? current.requireApproval,
+      maxLifetimeDays:
+        input.max_lifetime_days === undefined ? current.maxLifetimeDays : input.max_lifetime_days,
+      classicTokens: input.classic_tokens ?? current.classicTokens,
+      fineGrainedTokens: input.fine_grained_tokens ?? current.fineGrainedTokens,
+    };
+    await store.setOrgPolicy(org, next);
+    await audit.record(c.get('actor'), {
+      action: 'org.policy.update',
+      org,
+      tokenId: null,
+      user: null,
+      reason: null,
+      details: { policy: policyView(next), previous: policyView(current) },
+    });
+    return c.json({ org, registered: true, ...policyView(next) });
+  });
+
+  app.get('/v1/orgs/:org/members', async (c) => {
+    const org = loginParam(c, 'org');
+    const members = await store.getMembers(org);
+    return c.json({
+      org,
+      members: [...members].sort(([a], [b]) => a.localeCompare(b)).map(([user, role]) => ({ user, role })),
+    });
+  });
+
+  app.put('/v1/orgs/:org/members/:user', async (c) => {
+    const org = loginParam(c, 'org');
+    const user = loginParam(c, 'user');
+    const { role } = parseInput(memberInput, await readJson(c));
+    const previous = (await store.getMembers(org)).get(user) ?? null;
+    await store.setMember(org, user, role);
+    await audit.record(c.get('actor'), {
+      action: 'org.member.set',
+      org,
+      tokenId: null,
+      user,
+      reason: null,
+      details: { role, previous_role: previous },
+    });
+    return c.json({ org, user, role });
+  });
+
+  app.delete('/v1/orgs/:org/members/:user', async (c) => {
+    const org = loginParam(c, 'org');
+    const user = loginParam(c, 'user');
+    const { reason } = parseInput(reasonInput, await readOptionalJson(c));
+    const removed = await store.removeMember(org, user);
+    if (!removed) throw notFound(`member ${user} in organization ${org}`);
+    await audit.record(c.get('actor'), {
+      action: 'org.member.remove',
+      org,
+      tokenId: null,
+      user,
+      reason: reason ?? null,
+      details: {},
+    });
+    return c.body(null, 204);
+  });
+}

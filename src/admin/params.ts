@@ -1,0 +1,25 @@
+import type { Context } from 'hono';
+import type { AuditActor } from '../store/audit-log.js';
+import { isTokenId } from '../tokens/format.js';
+import { HttpProblem, invalid, notFound } from './http.js';
+import { loginSchema } from './token-input.js';
+
+/** A login from the path, lower-cased: owner names compare case-insensitively. */
+export function loginParam(c: Context, name: 'org' | 'user'): string {
+  const result = loginSchema.safeParse(c.req.param(name) ?? '');
+  if (!result.success) throw invalid(name, 'expected a login: letters, digits and single hyphens');
+  return result.data.toLowerCase();
+}
+
+/** A token id from the path; anything that is not one cannot exist, so it is a 404. */
+export function tokenIdParam(c: Context): string {
+  const id = c.req.param('id') ?? '';
+  if (!isTokenId(id)) throw notFound(`token ${JSON.stringify(id)}`);
+  return id;
+}
+
+export function requireSiteAdmin(actor: AuditActor): void {
+  if (actor.kind !== 'site_admin') {
+    throw new HttpProblem(403, 'forbidden', 'Forbidden', 'this call needs the site admin credential');
+  }
+}

@@ -1,0 +1,233 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  type AdminClient,
+  type AdminCommandOptions,
+  formatFields,
+  formatTable,
+  type Json,
+  runAdminCall,
+  text,
+  withAdminOptions,
+} from './admin-client.js';
+import { tokenTable } from './token-commands.js';
+
+type PolicyValue = boolean | number | string | null;
+
+/**
+ * `--set key=value`: `true`/`false` and whole numbers become JSON booleans and
+ * numbers, `null`/`none` clears a limit; the API names an unknown key or a bad value.
+ */
+function setting(value: string, previous: Record<string, PolicyValue>): Record<string, PolicyValue> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected key=value, e.g. require_approval=true');
+  const key = value.slice(0, eq);
+  const raw = value.slice(eq + 1);
+  let parsed: PolicyValue = raw;
+  if (raw === 'true' || raw === 'false') parsed = raw === 'true';
+  else if (raw === 'null' || raw === 'none') parsed = null;
+  else if (/^\d+$/.test(raw)) parsed = Number(raw);
+  return { ...previous, [key]: parsed };
+}
+
+function orgPath(org: string, ...rest: string[]): string {
+  return `/v1/orgs/${[org, ...rest].map(encodeURIComponent).join('/')}`;
+}
+
+function withReason(reason: string | undefined): Json | undefined {
+  return reason === undefined ? undefined : { reason };
+}
+
+function describePolicy(p: Json): string {
+  return formatFields([
+    ['org', `${text(p.org)}${p.registered ? '' : ' (not registered: defaults shown)'}`],
+    ['require_approval', text(p.require_approval)],
+    ['max_lifetime_days', p.max_lifetime_days === null ? 'none' : text(p.max_lifetime_days)],
+    ['classic_tokens', text(p.classic_tokens)],
+    ['fine_grained_tokens', text(p.fine_grained_tokens)],
+  ]);
+}
+
+function actorOf(e: Json): string {
+  const actor = (e.actor ?? {}) as Json;
+  return actor.kind === 'org_admin' ? `${text(actor.user)} (org admin)` : 'site admin';
+}
+
+function auditTable(events: readonly Json[]): string {
+  return formatTable(
+    ['AT', 'ACTION', 'ACTOR', 'ORG', 'TOKEN', 'USER', 'REASON'],
+    events.map((e) => [
+      text(e.at),
+      text(e.action),
+      actorOf(e),
+      text(e.org),
+      text(e.token_id),
+      text(e.user),
+      e.reason === null ? '' : text(e.reason),
+    ]),
+  );
+}
+
+interface MembersOptions extends AdminCommandOptions {
+  role: string;
+  reason?: string;
+}
+
+function membersCall(
+  client: AdminClient,
+  org: string,
+  action: 'add' | 'remove' | undefined,
+  user: string,
+  o: MembersOptions,
+): Promise<unknown> {
+  if (action === 'add') return client.call('PUT', orgPath(org, 'members', user), { role: o.role });
+  if (action === 'remove') return client.call('DELETE', orgPath(org, 'members', user), withReason(o.reason));
+  return client.call('GET', orgPath(org, 'members'));
+}
+
+/**
+ * `patgate org policy|members|requests|approve|deny|tokens|revoke|audit`: an
+ * organization's side of the admin API. With the site admin credential in
+ * `PATGATE_ADMIN_TOKEN`, or an org admin's own fine-grained token holding
+ * `organization_tokens:write` (`:read` is enough for the reads).
+ */
+export function registerOrgCommands(program: Command): void {
+  const org = program
+    .command('org')
+    .description('an organization: policy, members, token requests, tokens and audit (site or org admin)');
+
+  withAdminOptions(
+    org.command('policy').argument('<org>').description('show the token policy, or change it with --set'),
+  )
+    .option(
+      '--set <key=value>',
+      'require_approval=true|false, max_lifetime_days=N|none, classic_tokens=allowed|blocked, fine_grained_tokens=allowed|blocked; repeatable',
+      setting,
+      {},
+    )
+    .action(async (name: string, o: AdminCommandOptions & { set: Record<string, PolicyValue> }) => {
+      const change = Object.keys(o.set).length > 0;
+      await runAdminCall(
+        o,
+        (client) =>
+          change
+            ? client.call('PUT', orgPath(name, 'policy'), o.set)
+            : client.call('GET', orgPath(name, 'policy')),
+        (r) => describePolicy(r as Json),
+      );
+    });
+
+  withAdminOptions(
+    org
+      .command('members')
+      .argument('<org>')
+      .argument('[action]', 'add or remove; none lists the members')
+      .argument('[user]', 'the member to add or remove')
+      .description('list members, or add / remove one (removal cuts their tokens off at once)'),
+  )
+    .option('--role <role>', 'member or admin (add)', 'member')
+    .option('--reason <text>', 'why (remove); recorded in the audit log')
+    .action(async (name: string, action: string | undefined, user: string | undefined, o: MembersOptions) => {
+      const misuse =
+        action !== undefined && action !== 'add' && action !== 'remove'
+          ? `unknown members action "${action}" (add or remove)`
+          : action !== undefined && user === undefined
+            ? `members ${action} needs a user`
+            : null;
+      if (misuse !== null) {
+        process.stderr.write(`patgate: ${misuse}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      await runAdminCall(
+        o,
+        (client) => membersCall(client, name, action as 'add' | 'remove' | undefined, user ?? '', o),
+        (r) => {
+          if (action === 'add') return `${text(user)} is now ${o.role} of ${name}`;
+          if (action === 'remove')
+            return `${text(user)} removed from ${name}; their tokens no longer reach it`;
+          const { members } = r as { members: Json[] };
+          return formatTable(
+            ['USER', 'ROLE'],
+            members.map((m) => [text(m.user), text(m.role)]),
+          );
+        },
+      );
+    });
+
+  withAdminOptions(
+    org.command('requests').argument('<org>').description('tokens waiting for approval'),
+  ).action(async (name: string, o: AdminCommandOptions) => {
+    await runAdminCall(
+      o,
+      (client) => client.call('GET', orgPath(name, 'token-requests')),
+      (r) => tokenTable((r as { requests: Json[] }).requests),
+    );
+  });
+
+  for (const verdict of ['approve', 'deny'] as const) {
+    withAdminOptions(
+      org
+        .command(verdict)
+        .argument('<org>')
+        .argument('<id>', 'token id (tok_...)')
+        .description(verdict === 'approve' ? 'approve a token request' : 'deny a token request'),
+    )
+      .option('--reason <text>', 'why; the holder sees it on a denied token, and the audit log keeps it')
+      .action(async (name: string, id: string, o: AdminCommandOptions & { reason?: string }) => {
+        await runAdminCall(
+          o,
+          (client) =>
+            client.call('POST', orgPath(name, 'token-requests', id, verdict), withReason(o.reason) ?? {}),
+          (r) => `${verdict === 'approve' ? 'approved' : 'denied'} ${text((r as Json).id)}`,
+        );
+      });
+  }
+
+  withAdminOptions(
+    org
+      .command('tokens')
+      .argument('<org>')
+      .description('tokens that reach the org (and those awaiting approval)'),
+  ).action(async (name: string, o: AdminCommandOptions) => {
+    await runAdminCall(
+      o,
+      (client) => client.call('GET', orgPath(name, 'tokens')),
+      (r) => tokenTable((r as { tokens: Json[] }).tokens),
+    );
+  });
+
+  withAdminOptions(
+    org
+      .command('revoke')
+      .argument('<org>')
+      .argument('<id>', 'token id (tok_...)')
+      .description('cut a fine-grained token off: revoked on every instance'),
+  )
+    .option('--reason <text>', 'why; recorded in the audit log')
+    .action(async (name: string, id: string, o: AdminCommandOptions & { reason?: string }) => {
+      await runAdminCall(
+        o,
+        (client) => client.call('DELETE', orgPath(name, 'tokens', id), withReason(o.reason)),
+        (r) => `revoked ${text((r as Json).id)}`,
+      );
+    });
+
+  withAdminOptions(org.command('audit').argument('<org>').description("the org's audit events, newest first"))
+    .option('--token <id>', 'only events about this token')
+    .option('--user <login>', 'only events about or by this user')
+    .option('--limit <n>', 'at most this many events (default 100)')
+    .action(
+      async (name: string, o: AdminCommandOptions & { token?: string; user?: string; limit?: string }) => {
+        const q = new URLSearchParams();
+        if (o.token) q.set('token', o.token);
+        if (o.user) q.set('user', o.user);
+        if (o.limit) q.set('limit', o.limit);
+        const qs = q.toString();
+        await runAdminCall(
+          o,
+          (client) => client.call('GET', `${orgPath(name, 'audit')}${qs === '' ? '' : `?${qs}`}`),
+          (r) => auditTable((r as { events: Json[] }).events),
+        );
+      },
+    );
+}

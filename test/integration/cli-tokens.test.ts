@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, TEST_ADMIN_TOKEN } from '../helpers/gateway-process.js';
+import { call, type Stack, startStack } from '../helpers/stack.js';
+
+/** `patgate token ...` against a real gateway process (Redis store). */
+let stack: Stack;
+let site: (args: string[]) => ReturnType<typeof runCli>;
+
+beforeAll(async () => {
+  stack = await startStack({ store: 'redis' });
+  site = (args) =>
+    runCli(['token', ...args, '--admin-url', stack.gateway.adminUrl], {
+      PATGATE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+function json(stdout: string): Record<string, unknown> {
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+const CREATE = [
+  'create',
+  '--user',
+  'alice',
+  '--name',
+  'ci deploy',
+  '--owner',
+  'acme',
+  '--repos',
+  'api,web',
+  '--permission',
+  'issues:write',
+  '--permission',
+  'contents:read',
+  '--expires-in-days',
+  '30',
+];
+
+// Each CLI run is a fresh Node process: give the multi-step cases room on a loaded 2-core machine.
+describe('patgate token', { timeout: 60_000 }, () => {
+  it('create prints the token for people, with the secret once, and it works', async () => {
+    const { code, stdout, stderr } = await site(CREATE);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^id:\s+tok_[a-z0-9]{20}$/m);
+    expect(stdout).toMatch(/^owner:\s+acme$/m);
+    expect(stdout).toMatch(/^repos:\s+api, web$/m);
+    expect(stdout).toMatch(/^permissions:\s+issues:write, contents:read$/m);
+    expect(stdout).toContain('(shown once: store it now)');
+    const secret = /^token:\s+(pgt_\S+)$/m.exec(stdout)?.[1] ?? '';
+    expect((await call(stack.gateway.url, 'GET', '/repos/acme/api/issues', { token: secret })).status).toBe(
+      200,
+    );
+  });
+
+  it('create --json, list, show, regenerate and revoke for scripts', async () => {
+    const created = json((await site([...CREATE, '--json'])).stdout);
+    expect(created).toMatchObject({ kind: 'fine_grained', status: 'active', repositories: ['api', 'web'] });
+    const id = String(created.id);
+
+    const listed = json(
+      (await site(['list', '--user', 'alice', '--owner', 'acme', '--status', 'active', '--json'])).stdout,
+    );
+    expect((listed.tokens as { id: string }[]).map((t) => t.id)).toContain(id);
+    expect(JSON.stringify(listed)).not.toContain(String(created.token));
+
+    expect(json((await site(['show', id, '--json'])).stdout)).toMatchObject({ id, last_used_at: null });
+
+    const renewed = json((await site(['regenerate', id, '--expires-in-days', '7', '--json'])).stdout);
+    expect(renewed.id).toBe(id);
+    expect(renewed.token).not.toBe(created.token);
+    expect(
+      (await call(stack.gateway.url, 'GET', '/repos/acme/api/issues', { token: String(created.token) }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await call(stack.gateway.url, 'GET', '/repos/acme/api/issues', { token: String(renewed.token) }))
+        .status,
+    ).toBe(200);
+
+    const revoked = await site(['revoke', id, '--reason', 'rotated']);
+    expect(revoked).toMatchObject({ code: 0, stdout: `revoked ${id}\n` });
+    expect(json((await site(['show', id, '--json'])).stdout)).toMatchObject({
+      status: 'revoked',
+      status_reason: 'rotated',
+    });
+  });
+
+  it('list and show read well for people', async () => {
+    await site(['create', '--kind', 'classic', '--user', 'bob', '--name', 'laptop', '--scope', 'read']);
+    const { stdout } = await site(['list', '--user', 'bob']);
+    const [header, row] = stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^ID\s+KIND\s+USER\s+OWNER\s+STATUS\s+EXPIRES\s+NAME$/);
+    expect(row).toMatch(/^tok_\S+\s+classic\s+bob\s+\*\s+active\s+\d{4}-\d\d-\d\d\s+laptop$/);
+    const id = row?.split(/\s+/)[0] ?? '';
+    const shown = (await site(['show', id])).stdout;
+    expect(shown).toMatch(/^scopes:\s+read$/m);
+    expect(shown).toMatch(/^last used:\s+never$/m);
+    expect((await site(['list', '--user', 'nobody'])).stdout).toBe('(none)\n');
+  });
+
+  it('a refusal exits 1 with the API detail on stderr, and the problem on stdout with --json', async () => {
+    const human = await site([
+      'create',
+      '--user',
+      'alice',
+      '--name',
+      'x',
+      '--owner',
+      'acme',
+      '--permission',
+      'isues:read',
+      '--expires-in-days',
+      '3',
+    ]);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toMatch(/admin API answered 400: permissions.isues: unknown feature "isues"/);
+    const scripted = await site(['show', 'tok_aaaaaaaaaaaaaaaaaaaa', '--json']);
+    expect(scripted.code).toBe(1);
+    expect(json(scripted.stdout)).toMatchObject({ status: 404 });
+  });
+
+  it('without the credential, or with a wrong admin URL, it says so and exits 1', async () => {
+    const anonymous = await runCli(['token', 'list', '--admin-url', stack.gateway.adminUrl]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/401/);
+    const nowhere = await runCli(['token', 'list', '--admin-url', 'http://127.0.0.1:1'], {
+      PATGATE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    });
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toMatch(/cannot reach the admin API at http:\/\/127.0.0.1:1/);
+  });
+
+  it('refuses a malformed --permission before calling anything', async () => {
+    const { code, stderr } = await site(['create', '--user', 'a', '--name', 'b', '--permission', 'issues']);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/feature:level/);
+  });
+});
