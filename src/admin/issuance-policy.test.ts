@@ -69,7 +69,7 @@ const CASES: readonly Case[] = [
     },
   },
   {
-    name: 'regenerate: lifetime counts from creation, as the gateway measures it',
+    name: 'lifetime counts from `from` (creation, or the regeneration instant)',
     policy: { maxLifetimeDays: 30 },
     from: NOW - 20 * DAY,
     days: 15,

@@ -88,12 +88,13 @@ export class TokenService {
     );
     if (existing.kind === 'fine_grained') {
       // The org's rules as at issuance; approval is not asked again (the status stays).
-      // Lifetime counts from creation, as the gateway measures it.
+      // Lifetime counts from now: the store stamps regeneratedAt, and the gateway
+      // measures from it.
       checkIssuance({
         org: existing.resourceOwner,
         user: existing.user,
         ...(await this.#orgState(existing.resourceOwner)),
-        from: Date.parse(existing.createdAt),
+        from: now,
         expiresAt,
       });
     }

@@ -14,6 +14,7 @@ export function tokenView(record: TokenRecord, lastUsedAt: string | null = null)
     expires_at: record.expiresAt,
     last_used_at: lastUsedAt,
     ...(record.revokedAt === undefined ? {} : { revoked_at: record.revokedAt }),
+    ...(record.regeneratedAt === undefined ? {} : { regenerated_at: record.regeneratedAt }),
     ...(record.statusReason === undefined ? {} : { status_reason: record.statusReason }),
   };
   if (record.kind === 'classic') {

@@ -183,6 +183,16 @@ const CASES: readonly Case[] = [
     expected: 'allow',
   },
   {
+    name: "a regenerated token's lifetime counts from regeneration, not creation",
+    token: fine({
+      createdAt: iso(NOW - 300 * DAY),
+      regeneratedAt: iso(NOW - 5 * DAY),
+      expiresAt: iso(NOW + 25 * DAY),
+    }),
+    owner: org({ maxLifetimeDays: 30 }),
+    expected: 'allow',
+  },
+  {
     name: 'classic read scope on the user account',
     token: classic(),
     resource: { owner: 'alice', repo: 'dotfiles' },
@@ -371,6 +381,16 @@ const CASES: readonly Case[] = [
     owner: org({ maxLifetimeDays: 30 }),
     expected: 'lifetime_exceeds_policy',
     detail: 'token tok_fg lives 90 days; organization acme allows at most 30 days',
+  },
+  {
+    name: 'a regenerated token still over the maximum from its regeneration',
+    token: fine({
+      createdAt: iso(NOW - 300 * DAY),
+      regeneratedAt: iso(NOW - 5 * DAY),
+      expiresAt: iso(NOW + 26 * DAY),
+    }),
+    owner: org({ maxLifetimeDays: 30 }),
+    expected: 'lifetime_exceeds_policy',
   },
   {
     name: 'lifetime one millisecond over the maximum',

@@ -21,6 +21,58 @@ export interface DecideInput {
 const DAY_MS = 86_400_000;
 
 /**
+ * `Date.parse` for the one shape the stores write (`toISOString()`: `YYYY-MM-DDTHH:MM:SS.sssZ`),
+ * without the general parser: decisions run on every request and read one to three instants.
+ * Anything else, or any field out of range, goes to `Date.parse`, so the result is always the
+ * same as `Date.parse(text)` (NaN included: an unparseable instant fails closed below).
+ */
+export function parseInstant(text: string): number {
+  if (
+    text.length !== 24 ||
+    text.charCodeAt(4) !== 0x2d ||
+    text.charCodeAt(7) !== 0x2d ||
+    text.charCodeAt(10) !== 0x54 ||
+    text.charCodeAt(13) !== 0x3a ||
+    text.charCodeAt(16) !== 0x3a ||
+    text.charCodeAt(19) !== 0x2e ||
+    text.charCodeAt(23) !== 0x5a
+  ) {
+    return Date.parse(text);
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const ms = digits(text, 20, 3);
+  // Date.UTC reads years 0-99 as 1900-1999, and Date.parse has its own rules past these ranges.
+  if (
+    !(year >= 100) ||
+    !(month >= 1 && month <= 12) ||
+    !(day >= 1 && day <= 31) ||
+    !(hour >= 0 && hour <= 23) ||
+    !(minute >= 0 && minute <= 59) ||
+    !(second >= 0 && second <= 59) ||
+    !(ms >= 0)
+  ) {
+    return Date.parse(text);
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** The decimal number in `text[start, start + count)`, or -1 if a character is not a digit. */
+function digits(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/**
  * Decides whether an identified token may make a request. Pure; allocates only
  * its result on the allow path, since it runs on every proxied request.
  *
@@ -49,7 +101,7 @@ export function decide(input: DecideInput): Decision {
     const at = token.revokedAt === undefined ? '' : ` at ${token.revokedAt}`;
     return deny('token_revoked', `token ${id} was revoked${at}${reasonSuffix(token.statusReason)}`, id);
   }
-  if (!(Date.parse(token.expiresAt) > input.now)) {
+  if (!(parseInstant(token.expiresAt) > input.now)) {
     return deny('token_expired', `token expired at ${token.expiresAt}`, id);
   }
 
@@ -98,7 +150,8 @@ export function decide(input: DecideInput): Decision {
   }
   const maxDays = org?.policy.maxLifetimeDays ?? null;
   if (maxDays !== null) {
-    const lifetime = Date.parse(token.expiresAt) - Date.parse(token.createdAt);
+    // A regenerated token's lifetime starts again at regeneration.
+    const lifetime = parseInstant(token.expiresAt) - parseInstant(token.regeneratedAt ?? token.createdAt);
     // Written as !(<=) so that an unparseable createdAt (NaN) is refused.
     if (!(lifetime <= maxDays * DAY_MS)) {
       const days = Number.isFinite(lifetime) ? `${Math.ceil(lifetime / DAY_MS)} days` : 'an unknown time';

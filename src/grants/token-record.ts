@@ -18,6 +18,8 @@ interface TokenRecordBase {
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly revokedAt?: string;
+  /** When the secret was last replaced (regenerate): the token's lifetime counts from here. */
+  readonly regeneratedAt?: string;
   /** Why the token was denied or revoked, when someone said. */
   readonly statusReason?: string;
 }

@@ -88,7 +88,7 @@ export class MemoryGrantStore implements GrantStore {
     const current = oldHash === undefined ? undefined : this.#tokens.get(oldHash);
     if (oldHash === undefined || !current) return null;
     if (this.#tokens.has(newHash)) throw new StoreConflictError('a token with the new hash exists');
-    const next = frozenCopy(withExpiry(current, expiresAt));
+    const next = frozenCopy(withExpiry(current, expiresAt, new Date()));
     this.#tokens.delete(oldHash);
     this.#tokens.set(newHash, next);
     this.#hashById.set(id, newHash);
@@ -147,6 +147,11 @@ export class MemoryGrantStore implements GrantStore {
     if (members?.size === 0) this.#members.delete(org);
     this.#publish({ kind: 'owner', owner: org });
     return removed;
+  }
+
+  isSynchronized(): boolean {
+    // One process: every change is seen by the listeners as it happens.
+    return true;
   }
 
   onInvalidate(listener: InvalidationListener): void {

@@ -16,21 +16,18 @@
  * writes the default policy when there is none, so an org never unregisters) or
  * at least one member.
  *
- * Invalidations are published on `{p}invalidate`: `t:{hash}`, `o:{owner}` or `*`.
- * Requires Redis >= 6.0 (SET KEEPTTL); a single primary, not Redis Cluster.
+ * Invalidations are published on `{p}invalidate`: `t:{hash}:{ms}`, `o:{owner}:{ms}`
+ * (see invalidation-hub.ts). Requires Redis >= 6.0 (SET KEEPTTL); a single primary
+ * (directly or found through Sentinel), not Redis Cluster: the scripts derive keys
+ * from the prefix, which Cluster's slot routing cannot follow, so a server that
+ * reports `cluster_enabled:1` is refused.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_ORG_POLICY, type MemberRole, type OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
 import { deepFreeze } from './deep-freeze.js';
 import { StoreConflictError, StoreUnavailableError } from './errors.js';
-import type {
-  GrantSnapshot,
-  GrantStore,
-  Invalidation,
-  InvalidationListener,
-  TokenFilter,
-} from './grant-store.js';
+import type { GrantSnapshot, GrantStore, InvalidationListener, TokenFilter } from './grant-store.js';
 import { decodeInvalidation, encodeInvalidation, InvalidationHub } from './invalidation-hub.js';
 import { ownerState } from './owner-state.js';
 import {
@@ -46,9 +43,26 @@ import { compareByCreation, matchesFilter, withExpiry, withStatus } from './toke
 
 export interface StoreLogger {
   warn(obj: object, msg: string): void;
+  error?(obj: object, msg: string): void;
 }
 
 export type RedisConnectionRole = 'command' | 'subscriber';
+
+/** Why a store command failed: no answer in time, no connection, or Redis answered with an error. */
+export type StoreFailureKind = 'timeout' | 'unavailable' | 'error';
+
+/** Hooks for metrics; the store itself imports none. */
+export interface StoreObserver {
+  /** An invalidation arrived this long after it was published (publisher's clock; never negative). */
+  invalidationLag?(seconds: number): void;
+  commandFailed?(kind: StoreFailureKind): void;
+}
+
+export interface RedisSentinelOptions {
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** The master group name the sentinels monitor. */
+  readonly name: string;
+}
 
 export interface RedisGrantStoreOptions {
   readonly url: string;
@@ -56,6 +70,9 @@ export interface RedisGrantStoreOptions {
   /** Upper bound on every command; past it the call rejects with StoreUnavailableError. */
   readonly commandTimeoutMs: number;
   readonly logger?: StoreLogger;
+  /** Find the primary through these sentinels; `url` then gives credentials, database and TLS only. */
+  readonly sentinel?: RedisSentinelOptions;
+  readonly observer?: StoreObserver;
   /** Builds each of the two connections; tests use it to wrap or count. Defaults to `new Redis(url, options)`. */
   readonly createClient?: (role: RedisConnectionRole, url: string, options: RedisOptions) => Redis;
 }
@@ -89,7 +106,10 @@ export class RedisGrantStore implements GrantStore {
   readonly #channel: string;
   readonly #hub: InvalidationHub;
   readonly #logger: StoreLogger | undefined;
+  readonly #observer: StoreObserver;
   readonly #timeoutMs: number;
+  /** Set when the server turned out to be unusable (Redis Cluster); every call then fails. */
+  #refusal: Error | null = null;
   #subscribed = false;
   #closing = false;
   #connectedOnce = false;
@@ -104,6 +124,7 @@ export class RedisGrantStore implements GrantStore {
     this.#p = options.keyPrefix;
     this.#channel = `${this.#p}invalidate`;
     this.#logger = options.logger;
+    this.#observer = options.observer ?? {};
     this.#timeoutMs = options.commandTimeoutMs;
     this.#hub = new InvalidationHub((err) => this.#warn({ err }, 'invalidation listener threw'));
 
@@ -114,13 +135,18 @@ export class RedisGrantStore implements GrantStore {
       autoResendUnfulfilledCommands: false,
       retryStrategy: (times) => Math.min(times * 100, 2000),
       lazyConnect: false,
+      ...(options.sentinel ? sentinelConnectionOptions(options.sentinel, options.commandTimeoutMs) : {}),
     };
     const create = options.createClient ?? ((_role, url, redisOptions) => new Redis(url, redisOptions));
     // An outage must be a 503 now, not a request parked until Redis returns.
     this.#redis = create('command', options.url, {
       ...common,
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      // Auto-pipelining sends the next batch only once the previous one has settled:
+      // with Redis hung, a lookup would wait out someone else's timeout before its
+      // own (2 x command_timeout_ms). Commands written at once still share the
+      // connection; each gets exactly its own timeout.
+      enableAutoPipelining: false,
     });
     // Resubscription is ours (see #subscribe) so that we know when it has taken effect.
     this.#sub = create('subscriber', options.url, { ...common, autoResubscribe: false });
@@ -137,8 +163,10 @@ export class RedisGrantStore implements GrantStore {
 
     this.#redis.on('ready', () => {
       this.#warned.command = false;
-      this.#connectedOnce = true;
-      this.#wake();
+      void this.#checkServer().then(() => {
+        this.#connectedOnce = true;
+        this.#wake();
+      });
     });
     this.#redis.on('error', (err: unknown) => this.#connectionLost('command', err));
     this.#sub.on('error', (err: unknown) => this.#connectionLost('subscriber', err));
@@ -163,8 +191,13 @@ export class RedisGrantStore implements GrantStore {
    * invalidations published before the subscription are only covered by the
    * `{kind: 'all'}` it then delivers.
    */
-  ready(timeoutMs = Math.max(this.#timeoutMs, 5000)): Promise<void> {
-    return this.#waitFor(() => this.#redis.status === 'ready' && this.#subscribed, timeoutMs);
+  async ready(timeoutMs = Math.max(this.#timeoutMs, 5000)): Promise<void> {
+    await this.#waitFor(
+      () =>
+        this.#refusal !== null || (this.#connectedOnce && this.#redis.status === 'ready' && this.#subscribed),
+      timeoutMs,
+    );
+    if (this.#refusal) throw new StoreUnavailableError({ cause: this.#refusal });
   }
 
   async lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
@@ -230,7 +263,7 @@ export class RedisGrantStore implements GrantStore {
           current.json,
           nextJson,
           this.#channel,
-          encodeInvalidation({ kind: 'token', tokenHash: current.hash }),
+          encodeInvalidation({ kind: 'token', tokenHash: current.hash }, Date.now()),
         ),
       );
       if (written === 1) return next;
@@ -243,7 +276,7 @@ export class RedisGrantStore implements GrantStore {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await this.#current(id);
       if (!current) return null;
-      const next = withExpiry(parseJson<TokenRecord>(current.json), expiresAt);
+      const next = withExpiry(parseJson<TokenRecord>(current.json), expiresAt, new Date());
       const nextJson = JSON.stringify(next);
       const moved = await this.#run(() =>
         this.#scripts.replace(
@@ -256,7 +289,7 @@ export class RedisGrantStore implements GrantStore {
           newHash,
           expireAt,
           this.#channel,
-          encodeInvalidation({ kind: 'token', tokenHash: current.hash }),
+          encodeInvalidation({ kind: 'token', tokenHash: current.hash }, Date.now()),
         ),
       );
       if (moved === -1) throw new StoreConflictError('a token with the new hash exists');
@@ -317,6 +350,10 @@ export class RedisGrantStore implements GrantStore {
     this.#hub.add(listener);
   }
 
+  isSynchronized(): boolean {
+    return this.#subscribed;
+  }
+
   async ping(): Promise<void> {
     await this.#run(() => this.#redis.ping());
   }
@@ -340,7 +377,7 @@ export class RedisGrantStore implements GrantStore {
     const results = await this.#run(() => {
       const multi = this.#redis.multi();
       write(multi);
-      multi.publish(this.#channel, encodeInvalidation({ kind: 'owner', owner: org }));
+      multi.publish(this.#channel, encodeInvalidation({ kind: 'owner', owner: org }, Date.now()));
       return multi.exec();
     });
     if (!results) throw new StoreUnavailableError({ cause: new Error('MULTI aborted') });
@@ -352,14 +389,45 @@ export class RedisGrantStore implements GrantStore {
 
   async #run<T>(command: () => Promise<T>): Promise<T> {
     if (this.#closing) throw new StoreUnavailableError({ cause: new Error('store closed') });
+    if (this.#refusal) throw new StoreUnavailableError({ cause: this.#refusal });
     // Startup is not an outage: give the first connection the command timeout to
     // come up. Afterwards nothing waits, since the offline queue is off.
-    if (!this.#connectedOnce) await this.#waitFor(() => this.#connectedOnce, this.#timeoutMs);
+    if (!this.#connectedOnce) {
+      try {
+        await this.#waitFor(() => this.#connectedOnce || this.#refusal !== null, this.#timeoutMs);
+      } catch (err) {
+        this.#observer.commandFailed?.('unavailable');
+        throw err;
+      }
+      if (this.#refusal) throw new StoreUnavailableError({ cause: this.#refusal });
+    }
     try {
       return await command();
     } catch (err) {
+      this.#observer.commandFailed?.(failureKind(err));
       throw new StoreUnavailableError({ cause: err });
     }
+  }
+
+  /**
+   * Refuses a Redis Cluster node before the first command runs: the scripts read
+   * keys they derive themselves, which Cluster would answer with CROSSSLOT or MOVED
+   * for some tokens and not others. A server that will not say (INFO denied by an
+   * ACL) is given the benefit of the doubt.
+   */
+  async #checkServer(): Promise<void> {
+    let info: string;
+    try {
+      info = await this.#redis.info('cluster');
+    } catch {
+      return;
+    }
+    if (!/^cluster_enabled:1\s*$/m.test(info)) return;
+    this.#refusal = new Error(
+      'Redis Cluster is not supported: patgate needs a single primary (optionally found through Sentinel)',
+    );
+    this.#logger?.error?.({ err: this.#refusal }, 'refusing the configured Redis');
+    this.#wake();
   }
 
   async #subscribe(): Promise<void> {
@@ -380,9 +448,13 @@ export class RedisGrantStore implements GrantStore {
   }
 
   #onMessage(message: string): void {
-    const event: Invalidation | null = decodeInvalidation(message);
-    if (event) {
-      this.#hub.emit(event);
+    const decoded = decodeInvalidation(message);
+    if (decoded) {
+      this.#hub.emit(decoded.event);
+      if (decoded.publishedAtMs !== null) {
+        // Clocks of two hosts can disagree; a negative lag is skew, not time travel.
+        this.#observer.invalidationLag?.(Math.max(0, Date.now() - decoded.publishedAtMs) / 1000);
+      }
       return;
     }
     this.#warn({ message }, 'unknown invalidation message; dropping every cached grant');
@@ -441,6 +513,33 @@ export class RedisGrantStore implements GrantStore {
   #membersKey(org: string): string {
     return `${this.#p}org:${org}:members`;
   }
+}
+
+/**
+ * Sentinel mode: ioredis asks the sentinels for the primary on every (re)connect.
+ * The failover detector drops the connection as soon as the sentinels announce a
+ * new primary, and a READONLY reply (a demoted primary still answering) forces a
+ * reconnect too; the failed command is not re-sent (fail fast, the caller answers 503).
+ */
+export function sentinelConnectionOptions(
+  sentinel: RedisSentinelOptions,
+  commandTimeoutMs: number,
+): RedisOptions {
+  return {
+    sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
+    name: sentinel.name,
+    sentinelCommandTimeout: commandTimeoutMs,
+    failoverDetector: true,
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
+  };
+}
+
+function failureKind(err: unknown): StoreFailureKind {
+  // ioredis's ReplyError is exported untyped; its name is stable.
+  if (err instanceof Error && err.name === 'ReplyError') return 'error';
+  // ioredis rejects a command past `commandTimeout` with exactly this message.
+  if (err instanceof Error && err.message === 'Command timed out') return 'timeout';
+  return 'unavailable';
 }
 
 /** `defineCommand` sends EVALSHA, falling back to EVAL once after a script cache flush. */

@@ -16,8 +16,9 @@ export function withStatus(
   return withoutUndefined({ ...record, status, statusReason: reason, revokedAt });
 }
 
-export function withExpiry(record: TokenRecord, expiresAt: string): TokenRecord {
-  return { ...record, expiresAt };
+/** The record after regenerate: new expiry, and a lifetime that starts again now. */
+export function withExpiry(record: TokenRecord, expiresAt: string, now: Date): TokenRecord {
+  return { ...record, expiresAt, regeneratedAt: now.toISOString() };
 }
 
 export function matchesFilter(record: TokenRecord, filter: TokenFilter): boolean {

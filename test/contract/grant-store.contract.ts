@@ -36,6 +36,10 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
       return { record, hash };
     }
 
+    it('is synchronized once ready: its invalidations reach this instance', () => {
+      expect(store.isSynchronized()).toBe(true);
+    });
+
     describe('tokens', () => {
       it('round-trips a created token through getToken and lookup', async () => {
         const { record, hash } = await created(fineGrained());
@@ -94,8 +98,11 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
         const { record, hash } = await created(fineGrained());
         const newHash = randomHash();
         const expiresAt = '2031-06-01T00:00:00.000Z';
+        const before = Date.now();
         const replaced = await store.replaceTokenSecret(record.id, newHash, expiresAt);
-        expect(replaced).toEqual({ ...record, expiresAt });
+        expect(replaced).toEqual({ ...record, expiresAt, regeneratedAt: expect.any(String) });
+        // The lifetime starts again: regeneratedAt is stamped at the replacement.
+        expect(Date.parse(replaced?.regeneratedAt ?? '')).toBeGreaterThanOrEqual(before - 1000);
         expect(await store.lookup(hash, 'acme')).toBeNull();
         expect(await store.lookup(newHash, 'acme')).toEqual({ token: replaced, owner: { org: null } });
         expect(await store.getToken(record.id)).toEqual(replaced);
