@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { LEVELS } from '../grants/permission.js';
 
@@ -6,6 +7,24 @@ const listenAddress = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected "host:port", e.g. "127.0.0.1:8080"')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
+
+/** `host:port` of another server (a Redis Sentinel): the host is required. */
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected "host:port", e.g. "10.0.0.5:26379"')
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'port must be 1-65535');
+
+const CLUSTER_REFUSED =
+  "Redis Cluster is not supported: patgate's scripts read keys across hash slots; use one primary, or Sentinel (store.sentinels)";
+
+/** The authority of a redis URL without its credentials (which may hold any character). */
+function hostsOf(url: string): string {
+  const authority = url.replace(/^rediss?:\/\//, '').split(/[/?#]/, 1)[0] ?? '';
+  return authority.slice(authority.lastIndexOf('@') + 1);
+}
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
@@ -17,6 +36,8 @@ const routeSchema = z
     permission: z.union([permissionText, z.array(permissionText).min(1)]).optional(),
     any_of: z.array(z.array(permissionText).min(1)).min(1).optional(),
     public: z.literal(true).optional(),
+    // Overrides limits.max_body_bytes for this route (413 past it); 0 refuses any body.
+    max_body_bytes: z.int().nonnegative().optional(),
     resource: z
       .strictObject({
         owner: z.string().min(1),
@@ -39,6 +60,49 @@ const routeSchema = z
     }
   });
 
+/** An IPv4 or IPv6 address, or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+const cidr = z.string().refine((s) => {
+  const slash = s.indexOf('/');
+  const family = isIP(slash < 0 ? s : s.slice(0, slash));
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const prefix = s.slice(slash + 1);
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}, 'expected an IP address or CIDR block, e.g. "10.0.0.0/8"');
+
+const LIMIT_DEFAULTS = {
+  max_header_bytes: 16_384,
+  max_header_count: 100,
+  max_target_length: 8_192,
+  max_body_bytes: 104_857_600,
+  headers_timeout_ms: 20_000,
+  request_timeout_ms: 300_000,
+  idle_timeout_ms: 5_000,
+  max_connections_per_client: 256,
+};
+
+/** Bounds on what one client may make the gateway hold (README "Security model"). */
+const limitsSchema = z
+  .strictObject({
+    max_header_bytes: z.int().min(1_024).max(1_048_576).default(LIMIT_DEFAULTS.max_header_bytes),
+    max_header_count: z.int().positive().max(10_000).default(LIMIT_DEFAULTS.max_header_count),
+    max_target_length: z.int().min(16).max(1_048_576).default(LIMIT_DEFAULTS.max_target_length),
+    max_body_bytes: z.int().nonnegative().default(LIMIT_DEFAULTS.max_body_bytes),
+    headers_timeout_ms: z.int().positive().max(600_000).default(LIMIT_DEFAULTS.headers_timeout_ms),
+    request_timeout_ms: z.int().positive().max(3_600_000).default(LIMIT_DEFAULTS.request_timeout_ms),
+    idle_timeout_ms: z.int().positive().max(600_000).default(LIMIT_DEFAULTS.idle_timeout_ms),
+    max_connections_per_client: z
+      .int()
+      .positive()
+      .max(1_000_000)
+      .default(LIMIT_DEFAULTS.max_connections_per_client),
+  })
+  .refine((l) => l.headers_timeout_ms <= l.request_timeout_ms, {
+    path: ['headers_timeout_ms'],
+    message: 'must not exceed request_timeout_ms (the headers are part of the request)',
+  })
+  .default(LIMIT_DEFAULTS);
+
 export const configSchema = z.strictObject({
   listen: listenAddress.default('127.0.0.1:8080'),
   upstream: z.strictObject({
@@ -52,12 +116,34 @@ export const configSchema = z.strictObject({
       redis_url: z
         .string()
         .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
+        // "redis://a:6379,b:6379" is how some clients spell a cluster seed list.
+        .refine((url) => !hostsOf(url).includes(','), CLUSTER_REFUSED)
         .optional(),
       key_prefix: z
         .string()
         .regex(/^[A-Za-z0-9:_.-]*$/, 'letters, digits and : _ . - only')
         .default('patgate:'),
       command_timeout_ms: z.int().positive().max(60_000).default(500),
+      // Sentinel: the primary is asked of these; redis_url still gives credentials, database and TLS.
+      sentinels: z.array(hostPort).min(1).optional(),
+      sentinel_name: z.string().min(1).optional(),
+      cluster: z.never({ error: CLUSTER_REFUSED }).optional(),
+    })
+    .superRefine((store, ctx) => {
+      if ((store.sentinels === undefined) !== (store.sentinel_name === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [store.sentinels === undefined ? 'sentinels' : 'sentinel_name'],
+          message: 'sentinels and sentinel_name go together',
+        });
+      }
+      if (store.sentinels !== undefined && store.redis_url === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redis_url'],
+          message: 'Sentinel mode needs redis_url for credentials and database (its host is not used)',
+        });
+      }
     })
     .default({ key_prefix: 'patgate:', command_timeout_ms: 500 }),
   cache: z
@@ -81,6 +167,9 @@ export const configSchema = z.strictObject({
   unmatched: z.literal('deny').default('deny'),
   hide_forbidden: z.boolean().default(true),
   shutdown_grace_ms: z.int().nonnegative().max(600_000).default(10_000),
+  // Peers whose X-Forwarded-For/-Proto/-Host are believed and extended; empty: nobody's.
+  trusted_proxies: z.array(cidr).default([]),
+  limits: limitsSchema,
 });
 
 /** The config as written by the operator, after defaults. */

@@ -6,6 +6,9 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics, RequestOutcome } from '../observability/metrics.js';
 import { buildUpstreamHeaders } from '../proxy/headers.js';
 import { type Upstream, upstreamErrorStatus } from '../proxy/upstream.js';
+import { FormMethodOverrideScanner, formKindOf } from '../request/form-override.js';
+import { type RequestRefusal, refusalStatus } from '../request/refusal.js';
+import type { TrustedProxies } from '../request/trusted-proxies.js';
 import type { RouteRule } from '../routes/types.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
@@ -13,7 +16,7 @@ import type { GrantSnapshot } from '../store/grant-store.js';
 import { extractBearer } from '../tokens/extract.js';
 import { hashToken, parseToken } from '../tokens/format.js';
 import type { LastUsedRecorder } from './last-used.js';
-import { type ProblemCode, problemFor } from './problem.js';
+import { type ProblemCode, type ProblemResponse, problemFor } from './problem.js';
 import type { RouteTable } from './route-table.js';
 import { writeProblem } from './write-problem.js';
 
@@ -27,6 +30,8 @@ export interface GatewayOptions {
   readonly metrics: Metrics;
   /** Seconds a client should wait after a 503. */
   readonly retryAfterSeconds: number;
+  /** Peers whose `X-Forwarded-*` are believed (`trusted_proxies`). */
+  readonly trustedProxies: TrustedProxies;
   readonly now?: () => number;
 }
 
@@ -34,6 +39,11 @@ export interface GatewayOptions {
 export interface CheckedTarget {
   readonly path: string;
   readonly query: string;
+  /**
+   * The client sent `Expect: 100-continue` and Node left the interim answer to us: it is sent
+   * only once the request is authorized, so a refused client never uploads its body.
+   */
+  readonly expectContinue: boolean;
 }
 
 const UNMATCHED_LABEL = '(unmatched)';
@@ -52,6 +62,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #retryAfter: number;
+  readonly #trustedProxies: TrustedProxies;
   readonly #now: () => number;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -65,6 +76,7 @@ export class Gateway {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#retryAfter = options.retryAfterSeconds;
+    this.#trustedProxies = options.trustedProxies;
     this.#now = options.now ?? Date.now;
   }
 
@@ -85,6 +97,20 @@ export class Gateway {
   idle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Answers a request refused for its shape before routing (`server.ts`): counted and logged
+   * like every refusal, with the reason code only (never the target, which may hold a secret).
+   */
+  refuseRequest(res: ServerResponse, refusal: RequestRefusal, detail: string): void {
+    this.#refuseShape(res, refusal, detail, UNMATCHED_LABEL);
+  }
+
+  /** `bad_request_target` from `server.ts`: the target failed `checkTarget`. */
+  refuseTarget(res: ServerResponse, detail: string): void {
+    this.#logger.info({ granted: false, reason_id: 'bad_request_target' }, 'request refused');
+    this.#refuse(res, 'bad_request_target', detail, UNMATCHED_LABEL, 'bad_request', undefined, true);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, target: CheckedTarget): Promise<void> {
@@ -113,9 +139,22 @@ export class Gateway {
       return;
     }
     const rule = match.rule;
+    // Checked before the token: a body too large for the route is refused without a lookup.
+    // llhttp has validated Content-Length as digits only.
+    const bodyLimit = table.maxBodyBytes[rule.index] ?? 0;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > bodyLimit) {
+      this.#refuseShape(
+        res,
+        'body_too_large',
+        `the body is ${declared} bytes; this route accepts at most ${bodyLimit}`,
+        rule.pattern,
+      );
+      return;
+    }
     const requirement = rule.requirement;
     if (requirement.kind === 'public') {
-      await this.#forward(req, res, target, rule, null);
+      await this.#forward(req, res, target, rule, null, bodyLimit);
       return;
     }
 
@@ -184,7 +223,7 @@ export class Gateway {
     }
     this.#metrics.decisions.inc({ result: 'allow', reason: 'granted' });
     this.#lastUsed.note(decision.token.id, this.#now());
-    await this.#forward(req, res, target, rule, snapshot);
+    await this.#forward(req, res, target, rule, snapshot, bodyLimit);
   }
 
   async #forward(
@@ -193,19 +232,24 @@ export class Gateway {
     target: CheckedTarget,
     rule: RouteRule,
     snapshot: GrantSnapshot | null,
+    bodyLimit: number,
   ): Promise<void> {
     const token = snapshot?.token;
+    const peer = req.socket.remoteAddress;
     const headers = buildUpstreamHeaders(
       req.rawHeaders,
       {
         user: token?.user ?? '',
         tokenId: token?.id ?? null,
-        clientIp: req.socket.remoteAddress ?? '',
+        clientIp: peer ?? '',
         proto: 'http',
         host: req.headers.host,
+        trustedPeer: this.#trustedProxies.has(peer),
       },
       this.#upstreamHost,
     );
+    const guard = BodyGuard.for(req, bodyLimit);
+    if (target.expectContinue && !res.headersSent) res.writeContinue();
     if (this.#logger.isLevelEnabled('debug')) {
       this.#logger.debug(
         { granted: true, route: rule.pattern, method: req.method, token_id: token?.id, user: token?.user },
@@ -220,6 +264,17 @@ export class Gateway {
       ...(token === undefined ? {} : { responseHeaders: { 'x-patgate-token-expiration': token.expiresAt } }),
     });
     this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
+    const violation = guard?.violation ?? null;
+    if (violation !== null) {
+      // The body was stopped before the offending chunk reached the upstream, which saw an
+      // aborted request, never a complete one.
+      if (outcome.kind === 'upstream_error' && !outcome.afterHeaders) {
+        this.#refuseShape(res, violation, guard?.detail ?? '', rule.pattern);
+      } else {
+        this.#logger.info({ granted: false, reason_id: violation, route: rule.pattern }, 'request refused');
+      }
+      return;
+    }
     switch (outcome.kind) {
       case 'ok':
         this.#metrics.requests.inc({ route: rule.pattern, outcome: 'allowed' });
@@ -272,8 +327,110 @@ export class Gateway {
     routeLabel: string,
     outcome: RequestOutcome,
     required?: Extract<Decision, { kind: 'deny' }>['requiredPermissions'],
+    close = false,
   ): void {
     this.#metrics.requests.inc({ route: routeLabel, outcome });
-    writeProblem(res, problemFor(code, detail, required, this.#retryAfter));
+    writeProblem(res, problemFor(code, detail, required, this.#retryAfter), close ? CLOSE : undefined);
   }
+
+  #refuseShape(res: ServerResponse, refusal: RequestRefusal, detail: string, routeLabel: string): void {
+    this.#logger.info({ granted: false, reason_id: refusal, route: routeLabel }, 'request refused');
+    this.#metrics.requests.inc({ route: routeLabel, outcome: 'bad_request' });
+    writeRefusal(res, refusal, detail);
+  }
+}
+
+const CLOSE: Record<string, string> = { connection: 'close' };
+
+// Same namespace as `problem.ts`, whose codes these extend.
+const TYPE_BASE = 'https://patgate.dev/problems/';
+
+/** The problem+json answer for a refusal of the request's shape. */
+export function refusalProblem(refusal: RequestRefusal, detail: string): ProblemResponse {
+  const { status, title } = refusalStatus(refusal);
+  return {
+    problem: { type: TYPE_BASE + refusal, title, status, detail },
+    headers: refusal === 'too_many_connections' ? RETRY_AFTER : NO_HEADERS,
+  };
+}
+
+const RETRY_AFTER: Readonly<Record<string, string>> = Object.freeze({ 'retry-after': '1' });
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Writes a refusal and closes the connection after it: the request's framing or body was not
+ * read to its end (or cannot be trusted), so the connection cannot carry another request.
+ */
+export function writeRefusal(res: ServerResponse, refusal: RequestRefusal, detail: string): void {
+  writeProblem(res, refusalProblem(refusal, detail), CLOSE);
+}
+
+class RequestBodyRefusedError extends Error {
+  readonly code = 'PATGATE_REQUEST_BODY_REFUSED';
+  constructor() {
+    super('request body refused by the gateway');
+    this.name = 'RequestBodyRefusedError';
+  }
+}
+
+function ignoreError(): void {}
+
+/**
+ * Watches a request body as it streams to the upstream: a chunked body past the route's limit
+ * (a declared Content-Length was checked up front), or a form body carrying `_method`, is
+ * stopped before the offending chunk is forwarded.
+ *
+ * How it stops it: this listener is prepended, so it sees each chunk before undici's; emitting
+ * `error` synchronously runs undici's error handler, which aborts the upstream request and marks
+ * the body finished, so undici's own `data` listener drops that same chunk (undici
+ * lib/dispatcher/client-h1.js `writeStream`). undici then destroys the request stream with the
+ * socket detached (nodejs/node#38505), so the client connection stays usable for the answer.
+ */
+class BodyGuard {
+  violation: 'body_too_large' | 'method_override' | null = null;
+  detail = '';
+  readonly #req: IncomingMessage;
+  readonly #limit: number;
+  readonly #scanner: FormMethodOverrideScanner | null;
+  #received = 0;
+
+  static for(req: IncomingMessage, limit: number): BodyGuard | null {
+    const { headers } = req;
+    const chunked = headers['transfer-encoding'] !== undefined;
+    if (!chunked && (headers['content-length'] === undefined || headers['content-length'] === '0')) {
+      return null;
+    }
+    const form = formKindOf(req.method ?? '', headers['content-type']);
+    if (!chunked && form === null) return null;
+    return new BodyGuard(
+      req,
+      chunked ? limit : Number.POSITIVE_INFINITY,
+      form === null ? null : new FormMethodOverrideScanner(form),
+    );
+  }
+
+  private constructor(req: IncomingMessage, limit: number, scanner: FormMethodOverrideScanner | null) {
+    this.#req = req;
+    this.#limit = limit;
+    this.#scanner = scanner;
+    // Absorbs the error emitted below and the one undici's destroy emits after it.
+    req.on('error', ignoreError);
+    // `prependListener` does not switch the stream to flowing mode: undici does, when it starts.
+    req.prependListener('data', this.#onData);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.violation !== null) return;
+    this.#received += chunk.length;
+    if (this.#received > this.#limit) {
+      this.violation = 'body_too_large';
+      this.detail = `the body exceeds ${this.#limit} bytes, the limit of this route`;
+    } else if (this.#scanner?.push(chunk) === true) {
+      this.violation = 'method_override';
+      this.detail = 'a "_method" form field is refused: send the real method instead';
+    } else {
+      return;
+    }
+    this.#req.emit('error', new RequestBodyRefusedError());
+  };
 }

@@ -140,6 +140,42 @@ describe('buildUpstreamHeaders', () => {
     ]);
   });
 
+  describe('from a trusted proxy', () => {
+    const trusted: UpstreamHeaderContext = { ...context, clientIp: '10.0.0.2', trustedPeer: true };
+
+    it('extends the X-Forwarded-For chain with the peer and keeps its proto and host', () => {
+      const raw = [
+        'X-Forwarded-For',
+        '198.51.100.1',
+        'x-forwarded-for',
+        '203.0.113.9, 10.0.0.1',
+        'X-Forwarded-Proto',
+        'https',
+        'X-Forwarded-Host',
+        'public.example',
+      ];
+      const out = buildUpstreamHeaders(raw, trusted, UPSTREAM_HOST);
+      expect(valuesOf(out, 'x-forwarded-for')).toEqual(['198.51.100.1, 203.0.113.9, 10.0.0.1, 10.0.0.2']);
+      expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['https']);
+      expect(valuesOf(out, 'x-forwarded-host')).toEqual(['public.example']);
+    });
+
+    it('fills in what the proxy did not send', () => {
+      const out = buildUpstreamHeaders([], { ...trusted, proto: 'http' }, UPSTREAM_HOST);
+      expect(valuesOf(out, 'x-forwarded-for')).toEqual(['10.0.0.2']);
+      expect(valuesOf(out, 'x-forwarded-proto')).toEqual(['http']);
+      expect(valuesOf(out, 'x-forwarded-host')).toEqual(['api.example.com']);
+    });
+
+    it('still drops Forwarded, X-Real-IP and identity headers', () => {
+      const raw = ['forwarded', 'for=1.2.3.4', 'x-real-ip', '1.2.3.4', 'x-patgate-user', 'mallory'];
+      const out = buildUpstreamHeaders(raw, trusted, UPSTREAM_HOST);
+      expect(valuesOf(out, 'forwarded')).toEqual([]);
+      expect(valuesOf(out, 'x-real-ip')).toEqual([]);
+      expect(valuesOf(out, 'x-patgate-user')).toEqual(['alice']);
+    });
+  });
+
   it('ignores a dangling name without a value', () => {
     const out = buildUpstreamHeaders(
       ['accept', '*/*', 'dangling'],

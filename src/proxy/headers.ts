@@ -7,6 +7,11 @@ export interface UpstreamHeaderContext {
   proto: 'http' | 'https';
   /** The client's `Host`, if it sent one. */
   host: string | undefined;
+  /**
+   * The TCP peer is one of `trusted_proxies`: its `X-Forwarded-For` chain is extended with the
+   * peer's address and its `X-Forwarded-Proto/-Host` are kept. Otherwise all three are replaced.
+   */
+  trustedPeer?: boolean;
 }
 
 // RFC 9110 §7.6.1: connection-specific fields, meaningful for one hop only. `proxy-connection` is
@@ -70,6 +75,10 @@ export function buildUpstreamHeaders(
   const out: string[] = ['host', upstreamHost];
   let connectionOptions: Set<string> | null = null;
   let sawContentLength = false;
+  const trusted = context.trustedPeer === true;
+  let forwardedFor: string | undefined;
+  let forwardedProto: string | undefined;
+  let forwardedHost: string | undefined;
 
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
@@ -77,6 +86,22 @@ export function buildUpstreamHeaders(
     if (lower === 'connection') {
       connectionOptions = addConnectionOptions(connectionOptions, rawHeaders[i + 1] as string);
       continue;
+    }
+    if (trusted) {
+      // Repeated fields are one comma-separated list, in order (RFC 9110 §5.3).
+      const value = rawHeaders[i + 1] as string;
+      if (lower === 'x-forwarded-for') {
+        forwardedFor = joinList(forwardedFor, value);
+        continue;
+      }
+      if (lower === 'x-forwarded-proto') {
+        forwardedProto = joinList(forwardedProto, value);
+        continue;
+      }
+      if (lower === 'x-forwarded-host') {
+        forwardedHost = joinList(forwardedHost, value);
+        continue;
+      }
     }
     if (DROPPED_REQUEST_HEADERS.has(lower) || lower.startsWith(GATEWAY_PREFIX)) continue;
     if (lower === 'content-length') {
@@ -89,8 +114,15 @@ export function buildUpstreamHeaders(
 
   const headers = connectionOptions === null ? out : withoutNamed(out, connectionOptions, 2);
 
-  headers.push('x-forwarded-for', context.clientIp, 'x-forwarded-proto', context.proto);
-  if (context.host !== undefined) headers.push('x-forwarded-host', context.host);
+  // Each proxy appends the address it received the request from (the de-facto XFF convention).
+  headers.push(
+    'x-forwarded-for',
+    forwardedFor === undefined ? context.clientIp : `${forwardedFor}, ${context.clientIp}`,
+    'x-forwarded-proto',
+    forwardedProto ?? context.proto,
+  );
+  const host = forwardedHost ?? context.host;
+  if (host !== undefined) headers.push('x-forwarded-host', host);
   if (context.tokenId !== null) {
     headers.push('x-patgate-user', context.user, 'x-patgate-token-id', context.tokenId);
   }
@@ -109,16 +141,38 @@ export function filterResponseHeaders(rawHeaders: readonly (Buffer | string)[]):
     // latin1 both ways: Node writes header strings as latin1, so obs-text bytes survive untouched.
     const name = latin1(rawHeaders[i] as Buffer | string);
     const value = latin1(rawHeaders[i + 1] as Buffer | string);
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      connectionOptions = addConnectionOptions(connectionOptions, value);
-      continue;
+    // Runs on every response: most names (Date, Content-Type, ...) cannot be dropped by their
+    // length alone, and are relayed without being lower-cased.
+    if (mayBeDroppedResponseName(name)) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') {
+        connectionOptions = addConnectionOptions(connectionOptions, value, DROPPED_RESPONSE_HEADERS);
+        continue;
+      }
+      if (DROPPED_RESPONSE_HEADERS.has(lower) || lower.startsWith(GATEWAY_PREFIX)) continue;
     }
-    if (DROPPED_RESPONSE_HEADERS.has(lower) || lower.startsWith(GATEWAY_PREFIX)) continue;
     out.push(name, value);
   }
 
   return connectionOptions === null ? out : withoutNamed(out, connectionOptions, 0);
+}
+
+// Lower-casing keeps a latin1 string's length, so a name whose length no dropped name has, and
+// that cannot start with the gateway prefix, is relayed as is.
+const DROPPED_RESPONSE_NAME_LENGTHS: Uint8Array = (() => {
+  const lengths = new Uint8Array(64);
+  for (const name of DROPPED_RESPONSE_HEADERS) lengths[name.length] = 1;
+  return lengths;
+})();
+
+function mayBeDroppedResponseName(name: string): boolean {
+  const n = name.length;
+  if (n < 64 && DROPPED_RESPONSE_NAME_LENGTHS[n] === 1) return true;
+  return n >= GATEWAY_PREFIX.length && (name.charCodeAt(0) | 0x20) === 0x78;
+}
+
+function joinList(list: string | undefined, value: string): string {
+  return list === undefined ? value : `${list}, ${value}`;
 }
 
 function latin1(value: Buffer | string): string {
@@ -126,11 +180,19 @@ function latin1(value: Buffer | string): string {
 }
 
 // RFC 9110 §7.6.1: a proxy must remove every field the Connection header names, whatever it is.
-function addConnectionOptions(options: Set<string> | null, value: string): Set<string> {
-  const set = options ?? new Set<string>();
+// Names in `alreadyDropped` are removed anyway, so the usual `Connection: keep-alive` needs no
+// second pass over the headers.
+function addConnectionOptions(
+  options: Set<string> | null,
+  value: string,
+  alreadyDropped?: ReadonlySet<string>,
+): Set<string> | null {
+  let set = options;
   for (const token of value.split(',')) {
     const option = token.trim().toLowerCase();
-    if (option !== '') set.add(option);
+    if (option === '' || alreadyDropped?.has(option)) continue;
+    set ??= new Set<string>();
+    set.add(option);
   }
   return set;
 }

@@ -1,0 +1,133 @@
+import {
+  AMPERSAND,
+  EQUALS,
+  hexValue,
+  ParamNameMatcher,
+  PERCENT,
+  PLUS,
+  SEMICOLON,
+  SPACE,
+} from './param-name.js';
+
+/**
+ * Which request bodies a framework may read `_method` from: Rack::MethodOverride (Rails)
+ * reads it from the parsed POST body, and Rack parses a POST with no Content-Type as a form;
+ * Laravel and Symfony read it from urlencoded and multipart bodies.
+ */
+export type FormKind = 'urlencoded' | 'multipart' | null;
+
+const URLENCODED = 'application/x-www-form-urlencoded';
+const MULTIPART = 'multipart/form-data';
+
+/** The form kind of a request body from its method and Content-Type, without allocating. */
+export function formKindOf(method: string, contentType: string | undefined): FormKind {
+  if (contentType === undefined) return method === 'POST' ? 'urlencoded' : null;
+  if (startsWithMediaType(contentType, URLENCODED)) return 'urlencoded';
+  if (startsWithMediaType(contentType, MULTIPART)) return 'multipart';
+  return null;
+}
+
+/** Whether `value` is `type` (ASCII case-insensitive) followed by nothing, `;`, or whitespace. */
+function startsWithMediaType(value: string, type: string): boolean {
+  let i = 0;
+  while (i < value.length && (value.charCodeAt(i) === SPACE || value.charCodeAt(i) === 0x09)) i++;
+  if (value.length - i < type.length) return false;
+  for (let j = 0; j < type.length; j++) {
+    let c = value.charCodeAt(i + j);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== type.charCodeAt(j)) return false;
+  }
+  const after = i + type.length;
+  if (after === value.length) return true;
+  const c = value.charCodeAt(after);
+  return c === SEMICOLON || c === SPACE || c === 0x09;
+}
+
+const METHOD_PARAM = '_method';
+
+// Multipart field names as they appear in a part's Content-Disposition (RFC 7578 §4.2), with the
+// PHP name mangling applied to the first character (see `param-name.ts`). Matched lower-cased.
+const MULTIPART_NEEDLES: readonly string[] = ['_', '.', ' ', '['].flatMap((first) => [
+  `name="${first}method"`,
+  `name=${first}method`,
+]);
+const NEEDLE_TAIL = Math.max(...MULTIPART_NEEDLES.map((n) => n.length)) - 1;
+
+/**
+ * Watches a streamed form body for a `_method` field, one chunk at a time, so that a POST the
+ * gateway authorized cannot become a DELETE in the upstream. `push` returns true as soon as the
+ * field is seen; the caller must then stop the body before that chunk is forwarded.
+ */
+export class FormMethodOverrideScanner {
+  readonly #kind: 'urlencoded' | 'multipart';
+  readonly #name = new ParamNameMatcher(METHOD_PARAM);
+  #inName = true;
+  /** 0: no escape; 1: after `%`; 2: after `%X`. */
+  #escape = 0;
+  #escapeHigh = 0;
+  #tail = '';
+
+  constructor(kind: 'urlencoded' | 'multipart') {
+    this.#kind = kind;
+  }
+
+  push(chunk: Buffer): boolean {
+    return this.#kind === 'urlencoded' ? this.#pushUrlencoded(chunk) : this.#pushMultipart(chunk);
+  }
+
+  #pushUrlencoded(chunk: Buffer): boolean {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      if (byte === AMPERSAND || byte === SEMICOLON) {
+        if (this.#inName && this.#name.matched) return true;
+        this.#name.reset();
+        this.#inName = true;
+        this.#escape = 0;
+        continue;
+      }
+      if (!this.#inName) continue;
+      if (byte === EQUALS) {
+        if (this.#name.matched) return true;
+        this.#inName = false;
+        continue;
+      }
+      this.#feedName(byte);
+    }
+    // A name still being read at the end of a chunk is decided with the next one. A `_method`
+    // ending the body with no `=` carries no value, and no framework overrides with it.
+    return false;
+  }
+
+  /** Decodes `%XX` and `+` across chunk boundaries. */
+  #feedName(byte: number): void {
+    if (this.#escape === 0) {
+      if (byte === PERCENT) this.#escape = 1;
+      else this.#name.next(byte === PLUS ? SPACE : byte);
+      return;
+    }
+    const digit = hexValue(byte);
+    if (digit < 0) {
+      // A literal `%`: no name containing one is dangerous, so the match simply fails.
+      this.#escape = 0;
+      this.#name.next(PERCENT);
+      return;
+    }
+    if (this.#escape === 1) {
+      this.#escapeHigh = digit;
+      this.#escape = 2;
+      return;
+    }
+    this.#escape = 0;
+    this.#name.next(this.#escapeHigh * 16 + digit);
+  }
+
+  #pushMultipart(chunk: Buffer): boolean {
+    // Latin-1 keeps one character per byte, so needles split across chunks are found in the tail.
+    const text = (this.#tail + chunk.toString('latin1')).toLowerCase();
+    for (const needle of MULTIPART_NEEDLES) {
+      if (text.includes(needle)) return true;
+    }
+    this.#tail = text.slice(Math.max(0, text.length - NEEDLE_TAIL));
+    return false;
+  }
+}
