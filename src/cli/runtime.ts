@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createAdminApp } from '../admin/app.js';
 import { TokenService } from '../admin/token-service.js';
-import type { LoadedConfig } from '../config/load.js';
+import type { LoadConfigResult, LoadedConfig } from '../config/load.js';
 import { LastUsedRecorder } from '../gateway/last-used.js';
 import { Gateway } from '../gateway/pipeline.js';
 import type { RouteTable } from '../gateway/route-table.js';
@@ -11,13 +11,18 @@ import { createGatewayServer } from '../gateway/server.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Upstream } from '../proxy/upstream.js';
+import { TrustedProxies } from '../request/trusted-proxies.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { MemoryAuditLog } from '../store/memory-audit-log.js';
 import { MemoryGrantStore } from '../store/memory-store.js';
 import { RedisAuditLog } from '../store/redis-audit-log.js';
-import { RedisGrantStore } from '../store/redis-store.js';
+import {
+  RedisGrantStore,
+  type RedisSentinelOptions,
+  sentinelConnectionOptions,
+} from '../store/redis-store.js';
 import { formatAddress, listen } from './listen.js';
 
 export interface RuntimeOptions {
@@ -32,14 +37,24 @@ export interface Runtime {
   readonly gatewayAddress: string;
   readonly adminAddress: string;
   readonly store: GrantStore;
-  /** Swaps in a new route map; the rest of the config needs a restart. */
-  reloadRoutes(loaded: LoadedConfig): void;
+  /**
+   * Swaps in the new route map (and feature catalogue) if the file loaded; otherwise
+   * keeps the current one and logs why. Other config changes need a restart.
+   * Returns whether the new map is in effect.
+   */
+  reloadRoutes(next: LoadConfigResult): boolean;
   /** Stops accepting, drains in-flight requests up to `graceMs`, closes everything. */
   close(graceMs: number): Promise<void>;
 }
 
 export function routeTableOf(loaded: LoadedConfig): RouteTable {
-  return { matcher: loaded.matcher, implicit: loaded.implicit, hideForbidden: loaded.config.hide_forbidden };
+  const { routes, limits } = loaded.config;
+  return {
+    matcher: loaded.matcher,
+    implicit: loaded.implicit,
+    hideForbidden: loaded.config.hide_forbidden,
+    maxBodyBytes: routes.map((route) => route.max_body_bytes ?? limits.max_body_bytes),
+  };
 }
 
 /** The one place that builds Redis, undici and cache instances and binds the listeners. */
@@ -49,7 +64,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let features = config.features;
   const metrics = new Metrics();
 
-  const store = options.store ?? buildStore(loaded, logger);
+  const store = options.store ?? buildStore(loaded, logger, metrics);
   const audit = buildAuditLog(loaded, options.store !== undefined);
   const cache = new GrantCache(store, {
     maxEntries: config.cache.max_entries,
@@ -67,6 +82,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     flushIntervalMs: 1_000,
     onError: (err) => logger.warn({ err }, 'could not record last-used times'),
   });
+  const trustedProxies = new TrustedProxies(config.trusted_proxies);
   const gateway = new Gateway({
     routes: routeTableOf(loaded),
     cache,
@@ -76,12 +92,35 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     metrics,
     retryAfterSeconds: 1,
+    trustedProxies,
   });
-  const gatewayServer = createGatewayServer(gateway);
+  const { limits } = config;
+  const gatewayServer = createGatewayServer(gateway, {
+    maxHeaderBytes: limits.max_header_bytes,
+    maxHeaderCount: limits.max_header_count,
+    maxTargetLength: limits.max_target_length,
+    requestTimeoutMs: limits.request_timeout_ms,
+    headersTimeoutMs: limits.headers_timeout_ms,
+    keepAliveTimeoutMs: limits.idle_timeout_ms,
+    maxConnectionsPerClient: limits.max_connections_per_client,
+    trustedProxies,
+  });
   const tokens = new TokenService(store, () => features);
   const adminApp = createAdminApp({ store, audit, tokens, metrics, logger, adminToken: options.adminToken });
-  const adminServer = createServer(getRequestListener(adminApp.fetch));
+  const adminListener = getRequestListener(adminApp.fetch);
+  let draining = false;
+  const adminServer = createServer((req, res) => {
+    // A draining instance leaves the load balancer's rotation while it finishes
+    // what it has; the admin listener itself stays up until the drain is over.
+    if (draining && req.url === '/readyz') {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"draining"}');
+      return;
+    }
+    void adminListener(req, res);
+  });
   metrics.observeCacheSize(() => cache.size);
+  metrics.observeCacheCounts(() => cache.stats);
+  let current = loaded;
 
   let gatewayInfo: string;
   let adminInfo: string;
@@ -102,11 +141,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     gatewayAddress: gatewayInfo,
     adminAddress: adminInfo,
     store,
-    reloadRoutes(next: LoadedConfig) {
-      features = next.config.features;
-      gateway.setRoutes(routeTableOf(next));
+    reloadRoutes(next: LoadConfigResult) {
+      if (!next.ok) {
+        metrics.routeReloads.inc({ result: 'refused' });
+        logger.error({ errors: next.errors }, 'route reload refused; keeping the current map');
+        return false;
+      }
+      const ignored = restartOnlyChanges(current.config, next.loaded.config);
+      if (ignored.length > 0) {
+        logger.warn({ keys: ignored }, 'config changes outside the route map need a restart; not applied');
+      }
+      features = next.loaded.config.features;
+      gateway.setRoutes(routeTableOf(next.loaded));
+      current = next.loaded;
+      metrics.routeReloads.inc({ result: 'ok' });
+      logger.info({ routes: next.loaded.matcher.rules.length }, 'route map reloaded');
+      return true;
     },
     async close(graceMs: number) {
+      draining = true;
       const closed = closeServer(gatewayServer);
       gatewayServer.closeIdleConnections();
       const drained = await Promise.race([
@@ -128,8 +181,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
 }
 
-function buildStore(loaded: LoadedConfig, logger: Logger): GrantStore {
+/** What SIGHUP applies; every other top-level key is read once at startup. */
+const RELOADABLE = new Set(['routes', 'features', 'implicit', 'hide_forbidden', 'unmatched']);
+
+function restartOnlyChanges(before: LoadedConfig['config'], after: LoadedConfig['config']): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter(
+    (key) =>
+      !RELOADABLE.has(key) &&
+      JSON.stringify(startupPart(before, key)) !== JSON.stringify(startupPart(after, key)),
+  );
+}
+
+/** The part of a top-level key read only at startup: `limits.max_body_bytes` travels in the route table. */
+function startupPart(config: LoadedConfig['config'], key: string): unknown {
+  if (key === 'limits') return { ...config.limits, max_body_bytes: undefined };
+  return Reflect.get(config, key);
+}
+
+function buildStore(loaded: LoadedConfig, logger: Logger, metrics: Metrics): GrantStore {
   const { store } = loaded.config;
+  const sentinel = sentinelConfig(store);
   if (store.redis_url === undefined) {
     logger.warn(
       'no store.redis_url: using the in-memory store (one process, lost on restart, not for production)',
@@ -141,7 +213,29 @@ function buildStore(loaded: LoadedConfig, logger: Logger): GrantStore {
     keyPrefix: store.key_prefix,
     commandTimeoutMs: store.command_timeout_ms,
     logger,
+    observer: {
+      invalidationLag: (seconds) => metrics.invalidationLag.observe(seconds),
+      commandFailed: (kind) => metrics.storeCommandFailures.inc({ kind }),
+    },
+    ...(sentinel === undefined ? {} : { sentinel }),
   });
+}
+
+function sentinelConfig(store: LoadedConfig['config']['store']): RedisSentinelOptions | undefined {
+  if (store.sentinels === undefined || store.sentinel_name === undefined) return undefined;
+  return sentinelOf(store.sentinels, store.sentinel_name);
+}
+
+function sentinelOf(addresses: readonly string[], name: string): RedisSentinelOptions {
+  return {
+    name,
+    sentinels: addresses.map((address) => {
+      const colon = address.lastIndexOf(':');
+      // "[::1]:26379": the brackets are URL syntax, not part of the host.
+      const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+      return { host, port: Number(address.slice(colon + 1)) };
+    }),
+  };
 }
 
 const AUDIT_MAX_EVENTS = 100_000;
@@ -149,11 +243,15 @@ const AUDIT_MAX_EVENTS = 100_000;
 function buildAuditLog(loaded: LoadedConfig, sharedStore: boolean): AuditLog {
   const { store } = loaded.config;
   if (sharedStore || store.redis_url === undefined) return new MemoryAuditLog(AUDIT_MAX_EVENTS);
+  const sentinel = sentinelConfig(store);
   return new RedisAuditLog({
     url: store.redis_url,
     keyPrefix: store.key_prefix,
     commandTimeoutMs: store.command_timeout_ms,
     maxEvents: AUDIT_MAX_EVENTS,
+    ...(sentinel === undefined
+      ? {}
+      : { redisOptions: sentinelConnectionOptions(sentinel, store.command_timeout_ms) }),
   });
 }
 

@@ -38,16 +38,17 @@ export async function serve(configPath: string): Promise<number> {
     'patgate listening',
   );
 
+  // One reload at a time, in signal order: two overlapping reads of the file must
+  // not land out of order and leave the older map in effect.
+  let reloads = Promise.resolve();
   process.on('SIGHUP', () => {
-    void (async () => {
-      const next = await readConfigFile(configPath);
-      if (!next.ok) {
-        logger.error({ errors: next.errors }, 'route reload refused; keeping the current map');
-        return;
-      }
-      runtime.reloadRoutes(next.loaded);
-      logger.info({ routes: next.loaded.matcher.rules.length }, 'route map reloaded');
-    })();
+    reloads = reloads
+      .then(async () => {
+        runtime.reloadRoutes(await readConfigFile(configPath));
+      })
+      .catch((error: unknown) =>
+        logger.error({ err: error }, 'route reload failed; keeping the current map'),
+      );
   });
 
   const grace = loadedResult.loaded.config.shutdown_grace_ms;

@@ -10,6 +10,25 @@ export type RequestOutcome =
   | 'upstream_error'
   | 'aborted';
 
+/** Running totals of the grant cache, read at scrape time (the shape of `GrantCache.stats`). */
+export interface CacheCounts {
+  readonly hits: number;
+  readonly negativeHits: number;
+  readonly misses: number;
+  readonly coalesced: number;
+  readonly fallbacks: number;
+}
+
+const CACHE_RESULTS = [
+  ['hits', 'hit'],
+  ['negativeHits', 'negative_hit'],
+  ['misses', 'miss'],
+  ['coalesced', 'coalesced'],
+  ['fallbacks', 'fallback'],
+] as const satisfies readonly (readonly [keyof CacheCounts, string])[];
+
+export const STORE_FAILURE_KINDS = ['timeout', 'unavailable', 'error'] as const;
+
 /**
  * Every metric patgate exports, on one registry (not prom-client's global one,
  * so that tests and several gateways in one process do not collide).
@@ -45,18 +64,49 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly cacheLookups = new Counter({
+  // The cache keeps plain counters on its hot path; they are copied in at scrape time.
+  readonly cacheLookups: Counter<'result'> = new Counter({
     name: 'patgate_cache_lookups_total',
-    help: 'Grant cache lookups by result (hit, negative_hit, miss, coalesced)',
+    help: 'Grant cache lookups by result: hit, negative_hit (remembered unknown token), miss (store lookup started), coalesced (joined a lookup in flight), fallback (served from cache because the store failed while invalidations were not being received)',
     labelNames: ['result'] as const,
     registers: [this.registry],
+    collect: (): void => this.#copyCacheCounts(),
   });
 
   readonly storeErrors = new Counter({
     name: 'patgate_store_errors_total',
-    help: 'Grant store calls that failed or timed out on the request path',
+    help: 'Requests answered 503 because the grant store could not be read',
     registers: [this.registry],
   });
+
+  readonly storeCommandFailures = new Counter({
+    name: 'patgate_store_command_failures_total',
+    help: 'Redis commands that failed, by kind: timeout (no answer within store.command_timeout_ms), unavailable (not connected), error (Redis answered with an error)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly invalidationLag = new Histogram({
+    name: 'patgate_invalidation_lag_seconds',
+    help: 'Time from publishing an invalidation to this instance receiving it (publisher and subscriber clocks)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  #cacheCounts: () => CacheCounts = () => ({
+    hits: 0,
+    negativeHits: 0,
+    misses: 0,
+    coalesced: 0,
+    fallbacks: 0,
+  });
+  readonly #copied: Record<keyof CacheCounts, number> = {
+    hits: 0,
+    negativeHits: 0,
+    misses: 0,
+    coalesced: 0,
+    fallbacks: 0,
+  };
 
   #cacheSize: () => number = () => 0;
 
@@ -86,9 +136,28 @@ export class Metrics {
     this.#cacheSize = size;
   }
 
+  /** Where `patgate_cache_lookups_total` reads from at scrape time; counts must only grow. */
+  observeCacheCounts(counts: () => CacheCounts): void {
+    this.#cacheCounts = counts;
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'patgate_' });
+    }
+    // Every series exists from the start, so that a rate() over it is defined before the first event.
+    for (const [, result] of CACHE_RESULTS) this.cacheLookups.inc({ result }, 0);
+    for (const kind of STORE_FAILURE_KINDS) this.storeCommandFailures.inc({ kind }, 0);
+    for (const result of ['ok', 'refused']) this.routeReloads.inc({ result }, 0);
+    this.storeErrors.inc(0);
+  }
+
+  #copyCacheCounts(): void {
+    const now = this.#cacheCounts();
+    for (const [field, result] of CACHE_RESULTS) {
+      const delta = now[field] - this.#copied[field];
+      if (delta > 0) this.cacheLookups.inc({ result }, delta);
+      this.#copied[field] = now[field];
     }
   }
 }

@@ -10,6 +10,7 @@ import { MemoryGrantStore } from './memory-store.js';
 class CountingStore extends MemoryGrantStore {
   lookups = 0;
   failWith: unknown = null;
+  synchronized = true;
   #gate: Promise<void> | null = null;
   #open: (() => void) | null = null;
   readonly #listeners: InvalidationListener[] = [];
@@ -19,6 +20,10 @@ class CountingStore extends MemoryGrantStore {
     if (this.#gate) await this.#gate;
     if (this.failWith) throw this.failWith;
     return super.lookup(tokenHash, owner);
+  }
+
+  override isSynchronized(): boolean {
+    return this.synchronized;
   }
 
   override onInvalidate(listener: InvalidationListener): void {
@@ -88,7 +93,7 @@ describe('GrantCache', () => {
     expect(cache.peek(fineKey)).toBe(loaded);
     expect(cache.peek(fineKey)).toBe(loaded);
     expect(store.lookups).toBe(1);
-    expect(cache.stats).toEqual({ hits: 2, negativeHits: 0, misses: 1, coalesced: 0 });
+    expect(cache.stats).toEqual({ hits: 2, negativeHits: 0, misses: 1, coalesced: 0, fallbacks: 0 });
     expect(cache.size).toBe(1);
   });
 
@@ -158,6 +163,50 @@ describe('GrantCache', () => {
     expect(cache.peek(classicKey('beta'))).toBe(beta);
     expect(store.lookups).toBe(2);
     expect(cache.size).toBe(2);
+  });
+
+  describe('while the store is not synchronized (invalidations may be passing unseen)', () => {
+    it('asks the store on every load instead of trusting an entry', async () => {
+      const { store, cache, fine, fineKey } = await setup();
+      const first = await cache.load(fine.hash, 'acme', fineKey);
+      store.synchronized = false;
+      expect(cache.peek(fineKey)).toBeUndefined();
+      const second = await cache.load(fine.hash, 'acme', fineKey);
+      expect(second).not.toBe(first);
+      expect(store.lookups).toBe(2);
+      expect(cache.stats.hits).toBe(0);
+      // Trusted again once the subscription is back (which also drops everything first).
+      store.synchronized = true;
+      expect(cache.peek(fineKey)).toBe(second);
+    });
+
+    it('falls back on an entry within its TTL only when the store cannot answer', async () => {
+      const { store, clock, cache, fine, fineKey } = await setup();
+      const loaded = await cache.load(fine.hash, 'acme', fineKey);
+      store.synchronized = false;
+      store.failWith = new StoreUnavailableError();
+      expect(await cache.load(fine.hash, 'acme', fineKey)).toBe(loaded);
+      expect(cache.stats.fallbacks).toBe(1);
+      clock.ms += OPTIONS.ttlMs + 1;
+      await expect(cache.load(fine.hash, 'acme', fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+
+    it('falls back on a negative entry too (a refusal is always safe)', async () => {
+      const { store, cache } = await setup();
+      const unknown = randomHash();
+      expect(await cache.load(unknown, 'acme', unknown)).toBeNull();
+      store.synchronized = false;
+      store.failWith = new StoreUnavailableError();
+      expect(await cache.load(unknown, 'acme', unknown)).toBeNull();
+    });
+
+    it('fails when there is nothing to fall back on', async () => {
+      const { store, cache, fine, fineKey } = await setup();
+      store.synchronized = false;
+      store.failWith = new StoreUnavailableError();
+      await expect(cache.load(fine.hash, 'acme', fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(cache.stats.fallbacks).toBe(0);
+    });
   });
 
   describe('invalidation', () => {

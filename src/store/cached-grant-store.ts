@@ -20,6 +20,8 @@ export interface GrantCacheStats {
   misses: number;
   /** Loads that joined a lookup already in flight for the same key. */
   coalesced: number;
+  /** Entries served because the store failed while invalidations were not being received. */
+  fallbacks: number;
 }
 
 // lru-cache cannot hold null; one shared frozen marker stands for "no such token".
@@ -37,13 +39,18 @@ const CLASSIC_SEPARATOR = '\u0000';
  * The in-process cache in front of a GrantStore. Hits are synchronous; misses
  * coalesce per key; invalidations from the store evict what they concern.
  *
+ * While the store is not synchronized (its invalidation subscription is down, so
+ * a revocation may be passing unseen), entries are not trusted: every request asks
+ * the store, and an entry is used only as a fallback when the store cannot answer,
+ * within its TTL. A resubscription drops everything (`{kind: 'all'}`).
+ *
  * Two indexes make evictions cheap without scanning the cache: owner -> keys of
  * positive entries whose owner state came from that owner, and token hash -> its
  * classic keys (one per owner the token was used against). Both are maintained
  * by lru-cache's `dispose`, so they never hold more keys than the cache does.
  */
 export class GrantCache {
-  readonly stats: GrantCacheStats = { hits: 0, negativeHits: 0, misses: 0, coalesced: 0 };
+  readonly stats: GrantCacheStats = { hits: 0, negativeHits: 0, misses: 0, coalesced: 0, fallbacks: 0 };
   readonly #store: GrantStore;
   readonly #negativeTtlMs: number;
   readonly #cache: LRUCache<string, Entry>;
@@ -89,6 +96,7 @@ export class GrantCache {
 
   /** Hot path: synchronous on a hit. `null` is a cached "no such token"; `undefined` a miss. */
   peek(key: string): GrantSnapshot | null | undefined {
+    if (!this.#store.isSynchronized()) return undefined;
     const entry = this.#cache.get(key);
     if (entry === undefined) return undefined;
     if (isNegative(entry)) {
@@ -124,11 +132,22 @@ export class GrantCache {
       },
       (err: unknown) => {
         settle();
+        const fallback = this.#fallback(key);
+        if (fallback !== undefined) return fallback;
         throw err;
       },
     );
     this.#inflight.set(key, loading);
     return loading;
+  }
+
+  /** An entry within its TTL, when the store failed and the entry could not be trusted without asking. */
+  #fallback(key: string): GrantSnapshot | null | undefined {
+    if (this.#store.isSynchronized()) return undefined;
+    const entry = this.#cache.get(key);
+    if (entry === undefined) return undefined;
+    this.stats.fallbacks++;
+    return isNegative(entry) ? null : entry;
   }
 
   clear(): void {

@@ -57,6 +57,13 @@ export interface GrantStore {
   removeMember(org: string, user: string): Promise<boolean>;
 
   onInvalidate(listener: InvalidationListener): void;
+  /**
+   * True while this instance receives every invalidation the others publish (the
+   * memory store: always). While false a cached grant may have missed one, so the
+   * cache asks the store first and falls back on its entry only if the store
+   * cannot answer.
+   */
+  isSynchronized(): boolean;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

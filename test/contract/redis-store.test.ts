@@ -1,8 +1,18 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ORG_POLICY } from '../../src/grants/owner.js';
 import { StoreUnavailableError } from '../../src/store/errors.js';
-import { RedisGrantStore, type StoreLogger } from '../../src/store/redis-store.js';
+import {
+  RedisGrantStore,
+  type StoreFailureKind,
+  type StoreLogger,
+  type StoreObserver,
+} from '../../src/store/redis-store.js';
 import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 import { grantStoreContract } from './grant-store.contract.js';
@@ -32,12 +42,17 @@ function uniquePrefix(): string {
   return `patgate-test:${randomBytes(6).toString('hex')}:`;
 }
 
-async function openStore(keyPrefix = uniquePrefix(), logger?: StoreLogger): Promise<RedisGrantStore> {
+async function openStore(
+  keyPrefix = uniquePrefix(),
+  logger?: StoreLogger,
+  observer?: StoreObserver,
+): Promise<RedisGrantStore> {
   const store = new RedisGrantStore({
     url: redis.url,
     keyPrefix,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     logger,
+    observer,
   });
   opened.push(store);
   await store.ready();
@@ -156,6 +171,43 @@ describe('RedisGrantStore', () => {
     expect(strangerEvents.seen).toEqual([]);
   });
 
+  it('stamps invalidations with their publish time; receivers report the lag', async () => {
+    const keyPrefix = uniquePrefix();
+    const lags: number[] = [];
+    const writer = await openStore(keyPrefix);
+    const reader = await openStore(keyPrefix, undefined, { invalidationLag: (s) => lags.push(s) });
+    const watcher = openClient();
+    const messages: string[] = [];
+    await watcher.subscribe(`${keyPrefix}invalidate`);
+    watcher.on('message', (_channel: string, message: string) => messages.push(message));
+    const readerEvents = recordInvalidations(reader);
+    const { record, hash } = { record: fineGrained(), hash: randomHash() };
+    await writer.createToken(hash, record);
+    const before = Date.now();
+    await writer.setTokenStatus(record.id, 'revoked');
+    await readerEvents.next((e) => e.kind === 'token' && e.tokenHash === hash);
+    await writer.setOrgPolicy('acme', { ...DEFAULT_ORG_POLICY });
+    await readerEvents.next((e) => e.kind === 'owner' && e.owner === 'acme');
+    expect(lags).toHaveLength(2);
+    for (const lag of lags) {
+      expect(lag).toBeGreaterThanOrEqual(0);
+      expect(lag).toBeLessThan(1);
+    }
+    const stamped = messages.find((m) => m.startsWith(`t:${hash}:`));
+    expect(Number(stamped?.split(':')[2])).toBeGreaterThanOrEqual(before);
+  });
+
+  it('still understands messages without a timestamp (senders of an earlier version)', async () => {
+    const keyPrefix = uniquePrefix();
+    const lags: number[] = [];
+    const reader = await openStore(keyPrefix, undefined, { invalidationLag: (s) => lags.push(s) });
+    const events = recordInvalidations(reader);
+    const hash = randomHash();
+    await openClient().publish(`${keyPrefix}invalidate`, `t:${hash}`);
+    await events.next((e) => e.kind === 'token' && e.tokenHash === hash);
+    expect(lags).toEqual([]);
+  });
+
   it('stores tokens that expire with a retention deadline 30 days after expiry', async () => {
     const keyPrefix = uniquePrefix();
     const store = await openStore(keyPrefix);
@@ -194,6 +246,31 @@ describe('RedisGrantStore', () => {
     await expect(store.ready(COMMAND_TIMEOUT_MS)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
+  it('refuses a Redis Cluster node instead of half-working on it', async () => {
+    const cluster = await startClusterNode();
+    try {
+      const errors: string[] = [];
+      const store = new RedisGrantStore({
+        url: cluster.url,
+        keyPrefix: uniquePrefix(),
+        commandTimeoutMs: COMMAND_TIMEOUT_MS,
+        logger: {
+          warn: () => {},
+          error: (obj, msg) => errors.push(`${msg}: ${String(Reflect.get(obj, 'err'))}`),
+        },
+      });
+      opened.push(store);
+      await expect(store.ready()).rejects.toBeInstanceOf(StoreUnavailableError);
+      const lookup = await timed(store.lookup(randomHash(), 'acme'));
+      expect(lookup.error).toBeInstanceOf(StoreUnavailableError);
+      expect(String((lookup.error as Error).cause)).toMatch(/Cluster is not supported/);
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(errors.join('\n')).toMatch(/Cluster is not supported/);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('rejects bad options at construction', () => {
     expect(() => new RedisGrantStore({ url: redis.url, keyPrefix: 'p:', commandTimeoutMs: 0 })).toThrow(
       /commandTimeoutMs/,
@@ -203,9 +280,17 @@ describe('RedisGrantStore', () => {
   describe.skipIf(external)('faults (private redis-server only)', () => {
     it('fails fast with StoreUnavailableError when Redis is killed, and recovers after a restart', async () => {
       const warnings: string[] = [];
-      const store = await openStore(uniquePrefix(), { warn: (_obj, msg) => warnings.push(msg) });
+      const failures: StoreFailureKind[] = [];
+      const store = await openStore(
+        uniquePrefix(),
+        { warn: (_obj, msg) => warnings.push(msg) },
+        { commandFailed: (kind) => failures.push(kind) },
+      );
       const events = recordInvalidations(store);
+      expect(store.isSynchronized()).toBe(true);
       await redis.kill();
+      // A dead subscription: entries may miss invalidations from now on.
+      await eventually(async () => expect(store.isSynchronized()).toBe(false));
       for (const call of [() => store.lookup(randomHash(), 'acme'), () => store.ping()]) {
         const { error, ms } = await timed(call());
         expect(error).toBeInstanceOf(StoreUnavailableError);
@@ -213,6 +298,7 @@ describe('RedisGrantStore', () => {
       }
       const write = await timed(store.createToken(randomHash(), fineGrained()));
       expect(write.error).toBeInstanceOf(StoreUnavailableError);
+      expect(failures).toEqual(['unavailable', 'unavailable', 'unavailable']);
 
       await redis.restart();
       await eventually(() => store.ping());
@@ -223,13 +309,17 @@ describe('RedisGrantStore', () => {
       expect(await store.lookup(hash, 'acme')).toMatchObject({ token: record });
       // The resubscribed listener starts over instead of trusting what it missed.
       await events.next((e) => e.kind === 'all', 8000);
+      expect(store.isSynchronized()).toBe(true);
       // One line per connection per outage, not one per reconnect attempt.
       expect(warnings.length).toBeGreaterThan(0);
       expect(warnings.length).toBeLessThanOrEqual(2);
     });
 
     it('times out with StoreUnavailableError while Redis hangs, and recovers on resume', async () => {
-      const store = await openStore();
+      const failures: StoreFailureKind[] = [];
+      const store = await openStore(uniquePrefix(), undefined, {
+        commandFailed: (kind) => failures.push(kind),
+      });
       const record = fineGrained();
       const hash = randomHash();
       await store.createToken(hash, record);
@@ -239,6 +329,7 @@ describe('RedisGrantStore', () => {
         expect(error).toBeInstanceOf(StoreUnavailableError);
         expect(ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
         expect(ms).toBeLessThan(COMMAND_TIMEOUT_MS + MARGIN_MS);
+        expect(failures).toEqual(['timeout']);
       } finally {
         redis.resume();
       }
@@ -260,3 +351,38 @@ describe('RedisGrantStore', () => {
     });
   });
 });
+
+/** A redis-server with cluster mode on (one node, no slots assigned): what a Cluster URL points at. */
+async function startClusterNode(): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'patgate-cluster-'));
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir].concat([
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+    ]),
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await eventually(async () => {
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+    } finally {
+      probe.disconnect();
+    }
+  }, 8000);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
