@@ -4,6 +4,7 @@ import type { Decision } from '../grants/decision.js';
 import { resolveResource } from '../grants/resource.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, RequestOutcome } from '../observability/metrics.js';
+import { Throttle } from '../observability/throttle.js';
 import { buildUpstreamHeaders } from '../proxy/headers.js';
 import { type Upstream, upstreamErrorStatus } from '../proxy/upstream.js';
 import { FormMethodOverrideScanner, formKindOf } from '../request/form-override.js';
@@ -16,7 +17,7 @@ import type { GrantSnapshot } from '../store/grant-store.js';
 import { extractBearer } from '../tokens/extract.js';
 import { hashToken, parseToken } from '../tokens/format.js';
 import type { LastUsedRecorder } from './last-used.js';
-import { type ProblemCode, type ProblemResponse, problemFor } from './problem.js';
+import { PROBLEM_TYPE_BASE, type ProblemCode, type ProblemResponse, problemFor } from './problem.js';
 import type { RouteTable } from './route-table.js';
 import { writeProblem } from './write-problem.js';
 
@@ -61,6 +62,7 @@ export class Gateway {
   readonly #lastUsed: LastUsedRecorder;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  readonly #storeWarnings = new Throttle(1_000);
   readonly #retryAfter: number;
   readonly #trustedProxies: TrustedProxies;
   readonly #now: () => number;
@@ -192,7 +194,13 @@ export class Gateway {
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         this.#metrics.storeErrors.inc();
-        this.#logger.warn({ err: error, route: rule.pattern }, 'grant store unavailable; refusing with 503');
+        const suppressed = this.#storeWarnings.take();
+        if (suppressed >= 0) {
+          this.#logger.warn(
+            { err: error, route: rule.pattern, suppressed_since_last: suppressed },
+            'grant store unavailable; refusing with 503',
+          );
+        }
         this.#refuse(
           res,
           'store_unavailable',
@@ -342,14 +350,11 @@ export class Gateway {
 
 const CLOSE: Record<string, string> = { connection: 'close' };
 
-// Same namespace as `problem.ts`, whose codes these extend.
-const TYPE_BASE = 'https://patgate.dev/problems/';
-
 /** The problem+json answer for a refusal of the request's shape. */
 export function refusalProblem(refusal: RequestRefusal, detail: string): ProblemResponse {
   const { status, title } = refusalStatus(refusal);
   return {
-    problem: { type: TYPE_BASE + refusal, title, status, detail },
+    problem: { type: PROBLEM_TYPE_BASE + refusal, title, status, detail },
     headers: refusal === 'too_many_connections' ? RETRY_AFTER : NO_HEADERS,
   };
 }

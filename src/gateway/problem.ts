@@ -17,7 +17,9 @@ export interface ProblemResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-const TYPE_BASE = 'https://patgate.dev/problems/';
+/** The namespace of every problem `type` patgate answers with. */
+export const PROBLEM_TYPE_BASE = 'https://patgate.dev/problems/';
+const TYPE_BASE = PROBLEM_TYPE_BASE;
 const WWW_AUTHENTICATE = 'Bearer realm="patgate", error="invalid_token"';
 const WWW_AUTHENTICATE_MISSING = 'Bearer realm="patgate"';
 

@@ -61,6 +61,42 @@ export function parseInstant(text: string): number {
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
+// A token's instants are read on every request that reuses its cached record: a small
+// direct-mapped memo (no allocation, no Map growth) keeps the warm path from parsing them again.
+// The slot hashes the whole text: a token's expiry is often its creation plus whole days, so the
+// time-of-day digits alone would put both in one slot. A collision only costs a parse, and the
+// memo is keyed by the full text, so `instant` stays a pure function.
+const MEMO_SLOTS = 1024;
+const memoText: string[] = new Array<string>(MEMO_SLOTS).fill('');
+const memoMs = new Float64Array(MEMO_SLOTS);
+
+function instant(text: string): number {
+  let hash = 0;
+  if (text.length === 24) {
+    // `YYYY-MM-DDTHH:MM:SS.sssZ`: the month, day, hour, minute, second and millisecond digits.
+    hash =
+      text.charCodeAt(6) +
+      text.charCodeAt(8) * 3 +
+      text.charCodeAt(9) * 7 +
+      text.charCodeAt(12) * 13 +
+      text.charCodeAt(14) * 31 +
+      text.charCodeAt(15) * 37 +
+      text.charCodeAt(17) * 97 +
+      text.charCodeAt(18) * 101 +
+      text.charCodeAt(20) * 211 +
+      text.charCodeAt(21) * 223 +
+      text.charCodeAt(22) * 227;
+  } else {
+    for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
+  }
+  const slot = (hash ^ (hash >>> 10)) & (MEMO_SLOTS - 1);
+  if (memoText[slot] === text && text !== '') return memoMs[slot] as number;
+  const ms = parseInstant(text);
+  memoText[slot] = text;
+  memoMs[slot] = ms;
+  return ms;
+}
+
 /** The decimal number in `text[start, start + count)`, or -1 if a character is not a digit. */
 function digits(text: string, start: number, count: number): number {
   let value = 0;
@@ -101,7 +137,7 @@ export function decide(input: DecideInput): Decision {
     const at = token.revokedAt === undefined ? '' : ` at ${token.revokedAt}`;
     return deny('token_revoked', `token ${id} was revoked${at}${reasonSuffix(token.statusReason)}`, id);
   }
-  if (!(parseInstant(token.expiresAt) > input.now)) {
+  if (!(instant(token.expiresAt) > input.now)) {
     return deny('token_expired', `token expired at ${token.expiresAt}`, id);
   }
 
@@ -151,7 +187,7 @@ export function decide(input: DecideInput): Decision {
   const maxDays = org?.policy.maxLifetimeDays ?? null;
   if (maxDays !== null) {
     // A regenerated token's lifetime starts again at regeneration.
-    const lifetime = parseInstant(token.expiresAt) - parseInstant(token.regeneratedAt ?? token.createdAt);
+    const lifetime = instant(token.expiresAt) - instant(token.regeneratedAt ?? token.createdAt);
     // Written as !(<=) so that an unparseable createdAt (NaN) is refused.
     if (!(lifetime <= maxDays * DAY_MS)) {
       const days = Number.isFinite(lifetime) ? `${Math.ceil(lifetime / DAY_MS)} days` : 'an unknown time';

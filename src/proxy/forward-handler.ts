@@ -23,6 +23,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #clientGone = false;
   #headersWritten = false;
   #upstreamDone = false;
+  #watchingDrain = false;
   #status = 0;
 
   constructor(
@@ -34,7 +35,6 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#responseHeaders = responseHeaders;
     this.#settle = settle;
     res.on('close', this.#onClientClose);
-    res.on('drain', this.#onDrain);
     res.on('finish', this.#onFinish);
   }
 
@@ -70,7 +70,14 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#res.write(chunk)) controller.pause();
+    if (this.#res.write(chunk)) return;
+    controller.pause();
+    // Listened for only once the client pushes back: most responses never do, and every
+    // listener added is one more to remove per request.
+    if (!this.#watchingDrain) {
+      this.#watchingDrain = true;
+      this.#res.on('drain', this.#onDrain);
+    }
   }
 
   onResponseEnd(): void {
@@ -121,7 +128,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#settled = true;
     const res = this.#res;
     res.off('close', this.#onClientClose);
-    res.off('drain', this.#onDrain);
+    if (this.#watchingDrain) res.off('drain', this.#onDrain);
     res.off('finish', this.#onFinish);
     this.#settle(outcome);
   }

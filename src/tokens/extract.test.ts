@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { extractBearer } from './extract.js';
+import { extractBearer, extractBearerFromRawHeaders } from './extract.js';
 
 const TOKEN = 'pgt_abcDEF0123456789abcdefghijklmnopqrst';
 
@@ -65,6 +65,47 @@ describe('extractBearer', () => {
           expect(value).toContain(result.token);
           expect(result.token).not.toMatch(/[\s,]/);
         }
+      }),
+    );
+  });
+});
+
+describe('extractBearerFromRawHeaders', () => {
+  it.each([
+    ['one header', ['Host', 'x', 'Authorization', `Bearer ${TOKEN}`], { kind: 'bearer', token: TOKEN }],
+    ['any name casing', ['AUTHORIZATION', `Bearer ${TOKEN}`], { kind: 'bearer', token: TOKEN }],
+    ['none', ['Host', 'x', 'Accept', '*/*'], { kind: 'none' }],
+    ['empty list', [], { kind: 'none' }],
+    [
+      'two headers',
+      ['authorization', `Bearer ${TOKEN}`, 'Authorization', `Bearer ${TOKEN}`],
+      { kind: 'invalid', detail: 'more than one Authorization header' },
+    ],
+    ['casing counts, a near name does not', ['authorizatioN', 'x', 'authorisation', `Bearer ${TOKEN}`], null],
+  ])('%s', (_label, raw, expected) => {
+    const result = extractBearerFromRawHeaders(raw);
+    if (expected === null)
+      expect(result).toEqual({ kind: 'invalid', detail: 'Authorization scheme is not Bearer' });
+    else expect(result).toEqual(expected);
+  });
+
+  it('property: the same answer as extractBearer over the distinct values Node would collect', () => {
+    const name = fc.constantFrom(
+      'Authorization',
+      'authorization',
+      'AUTHORIZATION',
+      'Host',
+      'X-Auth',
+      'authorizatio',
+    );
+    const value = fc.oneof(fc.constant(`Bearer ${TOKEN}`), fc.string(), fc.constant('bearer  abc=='));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, value), { maxLength: 6 }), (pairs) => {
+        const raw = pairs.flat();
+        const values = pairs.filter(([n]) => n.toLowerCase() === 'authorization').map(([, v]) => v);
+        expect(extractBearerFromRawHeaders(raw)).toEqual(
+          extractBearer(values.length === 0 ? undefined : values),
+        );
       }),
     );
   });

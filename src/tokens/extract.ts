@@ -94,3 +94,29 @@ export function extractBearer(headerValues: string | readonly string[] | undefin
 function isOws(code: number): boolean {
   return code === SP || code === HTAB;
 }
+
+const AUTHORIZATION = 'authorization';
+
+/**
+ * `extractBearer` over every `Authorization` field in Node's `req.rawHeaders`: the same answer
+ * as `extractBearer(req.headersDistinct.authorization)` without building `headersDistinct`, an
+ * object of arrays over every header of the request, for the one field the gateway reads there.
+ */
+export function extractBearerFromRawHeaders(rawHeaders: readonly string[]): ExtractedBearer {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length !== AUTHORIZATION.length || !isAuthorizationName(name)) continue;
+    if (value !== undefined) return invalid('more than one Authorization header');
+    value = rawHeaders[i + 1] as string;
+  }
+  return value === undefined ? NONE : extractBearer(value);
+}
+
+function isAuthorizationName(name: string): boolean {
+  for (let i = 0; i < AUTHORIZATION.length; i++) {
+    // Every character of `authorization` is a letter, so `| 0x20` is an exact ASCII case fold.
+    if ((name.charCodeAt(i) | 0x20) !== AUTHORIZATION.charCodeAt(i)) return false;
+  }
+  return true;
+}

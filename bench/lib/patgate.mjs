@@ -1,0 +1,119 @@
+// patgate under test: tokens issued into the private Redis through the real TokenService, and
+// `patgate serve` started as its own process (on the proxy core) from a generated config.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, start, stop, waitForPort } from './procs.mjs';
+import { FEATURES, patgateConfig, routeMap } from './routes.mjs';
+
+const DIST = new URL('../../dist/src/', import.meta.url);
+const MAIN = fileURLToPath(new URL('main.js', DIST));
+export const KEY_PREFIX = 'patgate-bench:';
+export const OWNER = 'acme';
+
+async function dist(path) {
+  try {
+    return await import(new URL(path, DIST).href);
+  } catch (error) {
+    throw new Error(`cannot load dist/src/${path}: run \`npm run build\` first (${error.message})`);
+  }
+}
+
+/**
+ * Issues `count` fine-grained tokens for alice on acme (a registered org she is a member of),
+ * reaching two named repositories: the decision walks the org, repository and permission checks.
+ */
+export async function seedTokens(redisUrl, count) {
+  const { RedisGrantStore } = await dist('store/redis-store.js');
+  const { TokenService } = await dist('admin/token-service.js');
+  const store = new RedisGrantStore({ url: redisUrl, keyPrefix: KEY_PREFIX, commandTimeoutMs: 5_000 });
+  await store.ready();
+  await store.setMember(OWNER, 'alice', 'member');
+  const service = new TokenService(store, () => FEATURES);
+  const tokens = [];
+  const BATCH = 500;
+  for (let done = 0; done < count; done += BATCH) {
+    const batch = [];
+    for (let k = done; k < Math.min(count, done + BATCH); k++) {
+      batch.push(
+        service.create({
+          kind: 'fine_grained',
+          user: 'alice',
+          name: `bench-${k}`,
+          resource_owner: OWNER,
+          repositories: ['api', 'web'],
+          permissions: { contents: 'read', issues: 'read', pull_requests: 'read' },
+          expires_in_days: 30,
+        }),
+      );
+    }
+    for (const created of await Promise.all(batch)) tokens.push(created.token);
+  }
+  await store.close();
+  return tokens;
+}
+
+/** Well-formed tokens (valid checksum) that the store has never seen: the negative-cache flood. */
+export async function unknownTokens(count) {
+  const { generateToken } = await dist('tokens/format.js');
+  return Array.from({ length: count }, () => generateToken('fine_grained'));
+}
+
+/**
+ * Starts `patgate serve`. `routes`: size of the route map; `maxEntries`: cache.max_entries.
+ * `cpuProfDir`: run under `node --cpu-prof` (the profile is written on SIGTERM exit).
+ */
+export async function startPatgate({
+  dir,
+  name,
+  upstreamUrl,
+  redisUrl,
+  routes,
+  maxEntries,
+  core,
+  cpuProfDir,
+}) {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const config = patgateConfig({
+    listen: `127.0.0.1:${port}`,
+    adminListen: `127.0.0.1:${adminPort}`,
+    upstreamUrl,
+    redisUrl,
+    routes: routeMap(routes),
+    maxEntries,
+    prefix: KEY_PREFIX,
+  });
+  const configPath = join(dir, `${name}.json`);
+  await writeFile(configPath, JSON.stringify(config, null, 1));
+  const { openSync } = await import('node:fs');
+  const logFd = openSync(join(dir, `${name}.log`), 'a');
+  const nodeArgs = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
+  const child = start(process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configPath], {
+    core,
+    logFd,
+    env: { PATGATE_LOG_LEVEL: 'info' },
+  });
+  try {
+    await waitForPort(port, 20_000, child);
+  } catch (error) {
+    await stop(child);
+    const log = await readFile(join(dir, `${name}.log`), 'utf8').catch(() => '');
+    throw new Error(`${error.message}\n--- ${name}.log ---\n${log.slice(-3000)}`);
+  }
+  return {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    pid: child.pid,
+    child,
+    stop: () => stop(child),
+  };
+}
+
+/** `patgate_cache_entries` from the admin listener's /metrics. */
+export async function cacheEntries(adminUrl) {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  const m = /^patgate_cache_entries (\d+)/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
