@@ -11,7 +11,8 @@ export interface LastUsedOptions {
  * most one interval of last-used times, which is the trade the design accepts.
  */
 export class LastUsedRecorder {
-  #pending = new Map<string, string>();
+  /** Token id -> epoch ms; formatted only at flush, off the request path. */
+  #pending = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
   readonly #store: GrantStore;
   readonly #onError: (error: unknown) => void;
@@ -24,12 +25,13 @@ export class LastUsedRecorder {
   }
 
   note(tokenId: string, nowMs: number): void {
-    this.#pending.set(tokenId, new Date(nowMs).toISOString());
+    this.#pending.set(tokenId, nowMs);
   }
 
   async flush(): Promise<void> {
     if (this.#pending.size === 0) return;
-    const batch = this.#pending;
+    const batch = new Map<string, string>();
+    for (const [id, at] of this.#pending) batch.set(id, new Date(at).toISOString());
     this.#pending = new Map();
     try {
       await this.#store.recordLastUsed(batch);
