@@ -1,5 +1,6 @@
 // patgate under test: tokens issued into the private Redis through the real TokenService, and
 // `patgate serve` started as its own process (on the proxy core) from a generated config.
+import { openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,6 @@ import { freePort, start, stop, waitForPort } from './procs.mjs';
 import { FEATURES, patgateConfig, routeMap } from './routes.mjs';
 
 const DIST = new URL('../../dist/src/', import.meta.url);
-const MAIN = fileURLToPath(new URL('main.js', DIST));
 export const KEY_PREFIX = 'patgate-bench:';
 export const OWNER = 'acme';
 
@@ -62,6 +62,8 @@ export async function unknownTokens(count) {
 /**
  * Starts `patgate serve`. `routes`: size of the route map; `maxEntries`: cache.max_entries.
  * `cpuProfDir`: run under `node --cpu-prof` (the profile is written on SIGTERM exit).
+ * `distDir`: another build's `dist/src` to run instead (see bench/compare.mjs).
+ * `logLevel`: `info` (the default in production: every refusal is logged) unless told.
  */
 export async function startPatgate({
   dir,
@@ -72,6 +74,8 @@ export async function startPatgate({
   maxEntries,
   core,
   cpuProfDir,
+  distDir = fileURLToPath(DIST),
+  logLevel = 'info',
 }) {
   const port = await freePort();
   const adminPort = await freePort();
@@ -86,14 +90,17 @@ export async function startPatgate({
   });
   const configPath = join(dir, `${name}.json`);
   await writeFile(configPath, JSON.stringify(config, null, 1));
-  const { openSync } = await import('node:fs');
   const logFd = openSync(join(dir, `${name}.log`), 'a');
   const nodeArgs = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
-  const child = start(process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configPath], {
-    core,
-    logFd,
-    env: { PATGATE_LOG_LEVEL: 'info' },
-  });
+  const child = start(
+    process.execPath,
+    [...nodeArgs, join(distDir, 'main.js'), 'serve', '--config', configPath],
+    {
+      core,
+      logFd,
+      env: { PATGATE_LOG_LEVEL: logLevel },
+    },
+  );
   try {
     await waitForPort(port, 20_000, child);
   } catch (error) {

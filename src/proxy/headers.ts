@@ -188,8 +188,12 @@ function addConnectionOptions(
   alreadyDropped?: ReadonlySet<string>,
 ): Set<string> | null {
   let set = options;
-  for (const token of value.split(',')) {
-    const option = token.trim().toLowerCase();
+  // Scanned in place rather than split: runs on every response (`Connection: keep-alive`).
+  for (let start = 0; start <= value.length; ) {
+    let end = value.indexOf(',', start);
+    if (end < 0) end = value.length;
+    const option = value.slice(start, end).trim().toLowerCase();
+    start = end + 1;
     if (option === '' || alreadyDropped?.has(option)) continue;
     set ??= new Set<string>();
     set.add(option);

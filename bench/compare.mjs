@@ -1,0 +1,117 @@
+// A/B of two patgate builds under the warm-cache load of `npm run bench` (the bare proxy alongside
+// as the floor): many short alternating rounds, medians of req/s and of CPU per request, and the
+// median of the per-round ratio b/a (a and b run back to back, so drift on a shared machine hits
+// both alike). CPU per request is the steadier figure there.
+//
+//   node bench/compare.mjs --b /path/to/other/dist/src [--a dist/src] [--rounds 10] [--duration 3]
+//                          [--cold] [--large]
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { drive, pickDriver } from './lib/load.mjs';
+import { seedTokens, startPatgate } from './lib/patgate.mjs';
+import { cpuLayout, freePort, pinSelf, procCpuUs, start, stop, waitForPort } from './lib/procs.mjs';
+import { startPrivateRedis } from './lib/redis.mjs';
+import { fmt, median, textTable } from './lib/stats.mjs';
+import { startUpstream } from './lib/upstream.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    a: { type: 'string', default: fileURLToPath(new URL('../dist/src/', import.meta.url)) },
+    b: { type: 'string' },
+    rounds: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '3' },
+    cold: { type: 'boolean', default: false },
+    large: { type: 'boolean', default: false },
+  },
+});
+if (args.b === undefined) {
+  process.stderr.write('usage: node bench/compare.mjs --b OTHER_DIST_SRC [--a DIST_SRC] [--rounds N]\n');
+  process.exit(2);
+}
+const PATH = args.large ? '/repos/acme/api/contents/assets/large.bin' : '/repos/acme/api/issues/1347';
+const ROUNDS = Number(args.rounds);
+const DURATION_S = Number(args.duration);
+
+const layout = cpuLayout();
+pinSelf(layout);
+const driver = pickDriver();
+const work = await mkdtemp(join(tmpdir(), 'patgate-compare-'));
+const redis = await startPrivateRedis();
+const upstream = await startUpstream();
+const stops = [];
+try {
+  const tokens = await seedTokens(redis.url, args.cold ? 20_000 : 1);
+  const tokenFile = join(work, 'tokens.txt');
+  await writeFile(tokenFile, `${tokens.join('\n')}\n`);
+  const port = await freePort();
+  const bare = start(
+    process.execPath,
+    [fileURLToPath(new URL('./proxies/bare.mjs', import.meta.url)), String(port), upstream.url],
+    { core: layout.proxyCore },
+  );
+  await waitForPort(port);
+  stops.push(() => stop(bare));
+  const targets = { bare: { url: `http://127.0.0.1:${port}`, pid: bare.pid } };
+  for (const [name, distDir] of [
+    ['a', resolve(args.a)],
+    ['b', resolve(args.b)],
+  ]) {
+    const pg = await startPatgate({
+      dir: work,
+      name,
+      upstreamUrl: upstream.url,
+      redisUrl: redis.url,
+      routes: 20,
+      maxEntries: args.cold ? 1_000 : 100_000,
+      core: layout.proxyCore,
+      distDir,
+    });
+    stops.push(pg.stop);
+    targets[name] = { url: pg.url, pid: pg.pid };
+  }
+  const load = (name) => ({
+    driver,
+    url: targets[name].url + PATH,
+    connections: 64,
+    ...(args.cold && name !== 'bare' ? { tokenFile } : { token: tokens[0] }),
+  });
+  for (const name of Object.keys(targets)) await drive({ ...load(name), durationS: 3 });
+  const runs = { bare: [], a: [], b: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['a', 'b', 'bare'] : ['b', 'a', 'bare'];
+    for (const name of order) {
+      await drive({ ...load(name), durationS: 1 });
+      const cpu0 = procCpuUs(targets[name].pid);
+      const result = await drive({ ...load(name), durationS: DURATION_S });
+      const cpuUsPerRequest = (procCpuUs(targets[name].pid) - cpu0) / result.requests;
+      runs[name].push({ ...result, cpuUsPerRequest });
+      process.stderr.write(
+        `  r${round + 1} ${name.padEnd(4)} ${fmt.rps(result.rps).padStart(7)} req/s  ${cpuUsPerRequest.toFixed(1)} µs CPU/req\n`,
+      );
+    }
+  }
+  const paired = runs.a.map((ra, i) => runs.b[i].cpuUsPerRequest / ra.cpuUsPerRequest).sort((x, y) => x - y);
+  const q = (f) => paired[Math.min(paired.length - 1, Math.floor(f * paired.length))];
+  const bareCpu = median(runs.bare.map((r) => r.cpuUsPerRequest));
+  const rows = Object.entries(runs).map(([name, rs]) => {
+    const cpu = median(rs.map((r) => r.cpuUsPerRequest));
+    return [
+      name === 'bare' ? 'bare proxy' : `${name}: ${name === 'a' ? args.a : args.b}`,
+      fmt.rps(median(rs.map((r) => r.rps))),
+      cpu.toFixed(1),
+      fmt.ratio(cpu / bareCpu),
+      fmt.ms(median(rs.map((r) => r.p99Ms))),
+    ];
+  });
+  process.stdout.write(
+    `\n${args.cold ? 'cold cache' : 'warm cache'}, ${args.large ? '64 KiB' : '~200 B'}, ${driver}, median of ${ROUNDS} rounds of ${DURATION_S} s\n\n${textTable(['build', 'req/s', 'CPU µs/req', 'CPU x bare', 'p99 ms'], rows)}\n\nCPU per request, b / a, paired by round: median ${fmt.ratio(median(paired))} (quartiles ${fmt.ratio(q(0.25))} - ${fmt.ratio(q(0.75))})\n`,
+  );
+} finally {
+  for (const fn of stops) await fn();
+  await upstream.stop();
+  await redis.stop();
+  await rm(work, { recursive: true, force: true });
+}
