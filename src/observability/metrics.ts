@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { PairTally } from './tally.js';
 
 /** Outcome label of a proxied request: the decision, or the fault that ended it. */
 export type RequestOutcome =
@@ -36,23 +37,41 @@ export const STORE_FAILURE_KINDS = ['timeout', 'unavailable', 'error'] as const;
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly requests = new Counter({
+  readonly #requestTally = new PairTally();
+  readonly #decisionTally = new PairTally();
+
+  // The request path counts into plain tallies (see tally.ts); they are folded in at scrape time.
+  readonly requests: Counter<'route' | 'outcome'> = new Counter({
     name: 'patgate_requests_total',
     help: 'Proxied requests by matched route pattern and outcome',
     labelNames: ['route', 'outcome'] as const,
     registers: [this.registry],
+    collect: (): void =>
+      this.#requestTally.drain((route, outcome, n) => this.requests.inc({ route, outcome }, n)),
   });
 
-  readonly decisions = new Counter({
+  readonly decisions: Counter<'result' | 'reason'> = new Counter({
     name: 'patgate_decisions_total',
     help: 'Authorization decisions by result and reason',
     labelNames: ['result', 'reason'] as const,
     registers: [this.registry],
+    collect: (): void =>
+      this.#decisionTally.drain((result, reason, n) => this.decisions.inc({ result, reason }, n)),
   });
+
+  /** One proxied request's outcome; cheap enough for every request. */
+  countRequest(route: string, outcome: RequestOutcome): void {
+    this.#requestTally.add(route, outcome);
+  }
+
+  /** One authorization decision; cheap enough for every request. */
+  countDecision(result: 'allow' | 'deny', reason: string): void {
+    this.#decisionTally.add(result, reason);
+  }
 
   readonly decisionSeconds = new Histogram({
     name: 'patgate_decision_duration_seconds',
-    help: 'Time from request arrival to the authorization decision (includes store lookups on cache misses)',
+    help: 'Time from request arrival to the authorization decision, for decisions that needed a store lookup (cache hits are counted in patgate_cache_lookups_total and take a few microseconds)',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
     registers: [this.registry],
   });
