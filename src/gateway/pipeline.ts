@@ -7,8 +7,7 @@ import type { Metrics, RequestOutcome } from '../observability/metrics.js';
 import { Throttle } from '../observability/throttle.js';
 import { buildUpstreamHeaders } from '../proxy/headers.js';
 import { type Upstream, upstreamErrorStatus } from '../proxy/upstream.js';
-import { FormMethodOverrideScanner, formKindOf } from '../request/form-override.js';
-import { type RequestRefusal, refusalStatus } from '../request/refusal.js';
+import type { RequestRefusal } from '../request/refusal.js';
 import type { TrustedProxies } from '../request/trusted-proxies.js';
 import type { RouteRule } from '../routes/types.js';
 import { GrantCache } from '../store/cached-grant-store.js';
@@ -16,8 +15,10 @@ import { StoreUnavailableError } from '../store/errors.js';
 import type { GrantSnapshot } from '../store/grant-store.js';
 import { extractBearerFromRawHeaders } from '../tokens/extract.js';
 import { hashToken, parseToken } from '../tokens/format.js';
+import { BodyGuard } from './body-guard.js';
 import type { LastUsedRecorder } from './last-used.js';
-import { PROBLEM_TYPE_BASE, type ProblemCode, type ProblemResponse, problemFor } from './problem.js';
+import { type ProblemCode, problemFor } from './problem.js';
+import { CLOSE_CONNECTION, writeRefusal } from './refusal-answer.js';
 import type { RouteTable } from './route-table.js';
 import { writeProblem } from './write-problem.js';
 
@@ -342,7 +343,11 @@ export class Gateway {
     close = false,
   ): void {
     this.#metrics.countRequest(routeLabel, outcome);
-    writeProblem(res, problemFor(code, detail, required, this.#retryAfter), close ? CLOSE : undefined);
+    writeProblem(
+      res,
+      problemFor(code, detail, required, this.#retryAfter),
+      close ? CLOSE_CONNECTION : undefined,
+    );
   }
 
   #refuseShape(res: ServerResponse, refusal: RequestRefusal, detail: string, routeLabel: string): void {
@@ -350,96 +355,4 @@ export class Gateway {
     this.#metrics.countRequest(routeLabel, 'bad_request');
     writeRefusal(res, refusal, detail);
   }
-}
-
-const CLOSE: Record<string, string> = { connection: 'close' };
-
-/** The problem+json answer for a refusal of the request's shape. */
-export function refusalProblem(refusal: RequestRefusal, detail: string): ProblemResponse {
-  const { status, title } = refusalStatus(refusal);
-  return {
-    problem: { type: PROBLEM_TYPE_BASE + refusal, title, status, detail },
-    headers: refusal === 'too_many_connections' ? RETRY_AFTER : NO_HEADERS,
-  };
-}
-
-const RETRY_AFTER: Readonly<Record<string, string>> = Object.freeze({ 'retry-after': '1' });
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-
-/**
- * Writes a refusal and closes the connection after it: the request's framing or body was not
- * read to its end (or cannot be trusted), so the connection cannot carry another request.
- */
-export function writeRefusal(res: ServerResponse, refusal: RequestRefusal, detail: string): void {
-  writeProblem(res, refusalProblem(refusal, detail), CLOSE);
-}
-
-class RequestBodyRefusedError extends Error {
-  readonly code = 'PATGATE_REQUEST_BODY_REFUSED';
-  constructor() {
-    super('request body refused by the gateway');
-    this.name = 'RequestBodyRefusedError';
-  }
-}
-
-function ignoreError(): void {}
-
-/**
- * Watches a request body as it streams to the upstream: a chunked body past the route's limit
- * (a declared Content-Length was checked up front), or a form body carrying `_method`, is
- * stopped before the offending chunk is forwarded.
- *
- * How it stops it: this listener is prepended, so it sees each chunk before undici's; emitting
- * `error` synchronously runs undici's error handler, which aborts the upstream request and marks
- * the body finished, so undici's own `data` listener drops that same chunk (undici
- * lib/dispatcher/client-h1.js `writeStream`). undici then destroys the request stream with the
- * socket detached (nodejs/node#38505), so the client connection stays usable for the answer.
- */
-class BodyGuard {
-  violation: 'body_too_large' | 'method_override' | null = null;
-  detail = '';
-  readonly #req: IncomingMessage;
-  readonly #limit: number;
-  readonly #scanner: FormMethodOverrideScanner | null;
-  #received = 0;
-
-  static for(req: IncomingMessage, limit: number): BodyGuard | null {
-    const { headers } = req;
-    const chunked = headers['transfer-encoding'] !== undefined;
-    if (!chunked && (headers['content-length'] === undefined || headers['content-length'] === '0')) {
-      return null;
-    }
-    const form = formKindOf(req.method ?? '', headers['content-type']);
-    if (!chunked && form === null) return null;
-    return new BodyGuard(
-      req,
-      chunked ? limit : Number.POSITIVE_INFINITY,
-      form === null ? null : new FormMethodOverrideScanner(form),
-    );
-  }
-
-  private constructor(req: IncomingMessage, limit: number, scanner: FormMethodOverrideScanner | null) {
-    this.#req = req;
-    this.#limit = limit;
-    this.#scanner = scanner;
-    // Absorbs the error emitted below and the one undici's destroy emits after it.
-    req.on('error', ignoreError);
-    // `prependListener` does not switch the stream to flowing mode: undici does, when it starts.
-    req.prependListener('data', this.#onData);
-  }
-
-  readonly #onData = (chunk: Buffer): void => {
-    if (this.violation !== null) return;
-    this.#received += chunk.length;
-    if (this.#received > this.#limit) {
-      this.violation = 'body_too_large';
-      this.detail = `the body exceeds ${this.#limit} bytes, the limit of this route`;
-    } else if (this.#scanner?.push(chunk) === true) {
-      this.violation = 'method_override';
-      this.detail = 'a "_method" form field is refused: send the real method instead';
-    } else {
-      return;
-    }
-    this.#req.emit('error', new RequestBodyRefusedError());
-  };
 }

@@ -7,7 +7,8 @@ import { checkQuery } from '../request/query.js';
 import type { RequestRefusal } from '../request/refusal.js';
 import { checkTarget, DEFAULT_MAX_TARGET_LENGTH } from '../request/target.js';
 import { canonicalAddress, TrustedProxies } from '../request/trusted-proxies.js';
-import { type Gateway, refusalProblem, writeRefusal } from './pipeline.js';
+import type { Gateway } from './pipeline.js';
+import { refusalProblem, writeRefusal } from './refusal-answer.js';
 
 export interface GatewayServerOptions {
   /** Bound on the request line and on the header section (Node's `maxHeaderSize`); larger gets 431. */
