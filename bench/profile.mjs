@@ -2,11 +2,12 @@
 // top self-time functions, time per package, inclusive time of the pipeline's steps, CPU per request.
 //
 //   npm run build && node bench/profile.mjs [--target patgate|bare|http-proxy|fastify] [--duration S]
-//                                          [--large] [--cold] [--keep]
+//                                          [--large] [--cold] [--keep] [--dist OTHER/dist/src]
+//                                          [--no-write]
 // --cold: every request a different token (cache.max_entries 1,000 over 20,000 tokens): Redis on the path.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { analyse } from './lib/cpuprofile.mjs';
@@ -25,6 +26,9 @@ const { values: args } = parseArgs({
     cold: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     top: { type: 'string', default: '30' },
+    // Another build's dist/src (as in bench/compare.mjs), to profile a change before it lands.
+    dist: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
   },
 });
 const PATH = args.large ? '/repos/acme/api/contents/assets/large.bin' : '/repos/acme/api/issues/1347';
@@ -87,6 +91,7 @@ async function main() {
         maxEntries: args.cold ? 1_000 : 100_000,
         core: layout.proxyCore,
         cpuProfDir: profDir,
+        ...(args.dist === undefined ? {} : { distDir: resolve(args.dist) }),
       });
     } else {
       const port = await freePort();
@@ -155,11 +160,13 @@ async function main() {
       '',
     ].join('\n');
     process.stdout.write(`${md}\n`);
-    const out = join(RESULTS, `profile-${variant}.md`);
-    await writeFile(out, md);
-    process.stderr.write(`written: ${out}\n`);
+    if (!args['no-write']) {
+      const out = join(RESULTS, `profile-${variant}.md`);
+      await writeFile(out, md);
+      process.stderr.write(`written: ${out}\n`);
+    }
     if (args.keep) {
-      const keep = join(RESULTS, `${variant}.cpuprofile`);
+      const keep = join(args['no-write'] ? tmpdir() : RESULTS, `${variant}.cpuprofile`);
       await writeFile(keep, JSON.stringify(profile));
       process.stderr.write(`kept: ${keep} (open in Chrome DevTools > Performance)\n`);
     }

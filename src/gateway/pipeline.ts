@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decide } from '../grants/decide.js';
 import type { Decision } from '../grants/decision.js';
-import { resolveResource } from '../grants/resource.js';
+import { type RequestResource, resolveResource } from '../grants/resource.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, RequestOutcome } from '../observability/metrics.js';
 import { Throttle } from '../observability/throttle.js';
 import { buildUpstreamHeaders } from '../proxy/headers.js';
-import { type Upstream, upstreamErrorStatus } from '../proxy/upstream.js';
+import { type ForwardOutcome, type Upstream, upstreamErrorStatus } from '../proxy/upstream.js';
 import type { RequestRefusal } from '../request/refusal.js';
 import type { TrustedProxies } from '../request/trusted-proxies.js';
-import type { RouteRule } from '../routes/types.js';
+import type { RouteRequirement, RouteRule } from '../routes/types.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import type { GrantSnapshot } from '../store/grant-store.js';
@@ -48,7 +48,22 @@ export interface CheckedTarget {
   readonly expectContinue: boolean;
 }
 
+/** A request whose route is known: what every later step needs about it. */
+interface RoutedRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly target: CheckedTarget;
+  readonly rule: RouteRule;
+  /** The route map the request was matched on; a reload during a store lookup does not change it. */
+  readonly table: RouteTable;
+  /** The route's body limit in bytes. */
+  readonly bodyLimit: number;
+}
+
+type PermissionRequirement = Extract<RouteRequirement, { kind: 'permissions' }>;
+
 const UNMATCHED_LABEL = '(unmatched)';
+const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 /**
  * The per-request pipeline for proxied traffic:
@@ -116,30 +131,33 @@ export class Gateway {
     this.#refuse(res, 'bad_request_target', detail, UNMATCHED_LABEL, 'bad_request', undefined, true);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, target: CheckedTarget): Promise<void> {
+  /**
+   * Runs the pipeline for one request. With the grants cached, everything up to the dispatch to
+   * the upstream happens in this call, with no promise in between; only a store lookup waits.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, target: CheckedTarget): void {
     this.#inFlight++;
+    let continues = false;
     try {
-      await this.#handle(req, res, target);
+      continues = this.#route(req, res, target);
     } catch (error) {
-      this.#logger.error({ err: error }, 'unhandled error in gateway pipeline');
-      this.#refuse(res, 'internal', '', UNMATCHED_LABEL, 'unavailable');
-    } finally {
-      if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
-        const waiters = this.#idleWaiters;
-        this.#idleWaiters = [];
-        for (const w of waiters) w();
-      }
+      this.#internalError(res, error);
     }
+    if (!continues) this.#settled();
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse, target: CheckedTarget): Promise<void> {
-    const started = performance.now();
+  /**
+   * Route match, body limit, credential, then the grants: from the cache at once, else from the
+   * store. Returns `true` when the request goes on past this call (forwarded, or waiting on the
+   * store) and settles on its own; `false` when it was answered here.
+   */
+  #route(req: IncomingMessage, res: ServerResponse, target: CheckedTarget): boolean {
     const table = this.#routes;
     const method = req.method ?? 'GET';
     const match = table.matcher.match(method, target.path);
     if (match === null) {
       this.#refuse(res, 'no_route', '', UNMATCHED_LABEL, 'not_found');
-      return;
+      return false;
     }
     const rule = match.rule;
     // Checked before the token: a body too large for the route is refused without a lookup.
@@ -153,12 +171,13 @@ export class Gateway {
         `the body is ${declared} bytes; this route accepts at most ${bodyLimit}`,
         rule.pattern,
       );
-      return;
+      return false;
     }
+    const routed: RoutedRequest = { req, res, target, rule, table, bodyLimit };
     const requirement = rule.requirement;
     if (requirement.kind === 'public') {
-      await this.#forward(req, res, target, rule, null, bodyLimit);
-      return;
+      this.#forward(routed, null);
+      return true;
     }
 
     // From the raw list: a repeated header stays visible, and headersDistinct is never built.
@@ -169,11 +188,11 @@ export class Gateway {
         reason: 'token_missing',
         detail: 'this route requires a bearer token',
       });
-      return;
+      return false;
     }
     if (credential.kind === 'invalid') {
       this.#deny(res, rule, { kind: 'deny', reason: 'token_malformed', detail: credential.detail });
-      return;
+      return false;
     }
     const parsed = parseToken(credential.token);
     if (!parsed.ok) {
@@ -182,43 +201,48 @@ export class Gateway {
         reason: 'token_malformed',
         detail: 'the bearer credential is not a well-formed patgate token',
       });
-      return;
+      return false;
     }
 
     const resource = resolveResource(requirement.resource, match.params);
     const tokenHash = hashToken(credential.token);
     const owner = resource.owner ?? '';
     const key = GrantCache.key(tokenHash, parsed.kind, owner);
-    let snapshot: GrantSnapshot | null | undefined = this.#cache.peek(key);
-    const fromStore = snapshot === undefined;
-    if (snapshot === undefined) {
-      try {
-        snapshot = await this.#cache.load(tokenHash, owner, key);
-      } catch (error) {
-        if (!(error instanceof StoreUnavailableError)) throw error;
-        this.#metrics.storeErrors.inc();
-        const suppressed = this.#storeWarnings.take();
-        if (suppressed >= 0) {
-          this.#logger.warn(
-            { err: error, route: rule.pattern, suppressed_since_last: suppressed },
-            'grant store unavailable; refusing with 503',
-          );
-        }
-        this.#refuse(
-          res,
-          'store_unavailable',
-          'grants cannot be read right now; retry shortly',
-          rule.pattern,
-          'unavailable',
-        );
-        return;
-      }
+    const cached = this.#cache.peek(key);
+    if (cached !== undefined) return this.#authorize(routed, requirement, resource, cached, null);
+    const started = performance.now();
+    this.#cache.load(tokenHash, owner, key).then(
+      (snapshot) =>
+        this.#resume(res, () => this.#authorize(routed, requirement, resource, snapshot, started)),
+      (error: unknown) => this.#resume(res, () => this.#storeFailed(res, rule, error)),
+    );
+    return true;
+  }
+
+  /** Continues a request after a store lookup, with `handle`'s guarantee: it settles exactly once. */
+  #resume(res: ServerResponse, step: () => boolean): void {
+    let continues = false;
+    try {
+      continues = step();
+    } catch (error) {
+      this.#internalError(res, error);
     }
+    if (!continues) this.#settled();
+  }
+
+  /** Decides on the grants and forwards or refuses. `started`: when the store lookup began, if one did. */
+  #authorize(
+    routed: RoutedRequest,
+    requirement: PermissionRequirement,
+    resource: RequestResource,
+    snapshot: GrantSnapshot | null,
+    started: number | null,
+  ): boolean {
+    const { res, rule, table } = routed;
     if (snapshot === null) {
       this.#deny(res, rule, { kind: 'deny', reason: 'token_unknown', detail: 'unknown token' });
-      return;
+      return false;
     }
-
     const decision = decide({
       snapshot,
       requirement,
@@ -229,24 +253,43 @@ export class Gateway {
     });
     // Only decisions that waited on the store are timed: a cache hit takes a few
     // microseconds, and timing every one cost more than the decision itself.
-    if (fromStore) this.#metrics.decisionSeconds.observe((performance.now() - started) / 1000);
+    if (started !== null) this.#metrics.decisionSeconds.observe((performance.now() - started) / 1000);
     if (decision.kind === 'deny') {
       this.#deny(res, rule, decision);
-      return;
+      return false;
     }
     this.#metrics.countDecision('allow', 'granted');
     this.#lastUsed.note(decision.token.id, this.#now());
-    await this.#forward(req, res, target, rule, snapshot, bodyLimit);
+    this.#forward(routed, snapshot);
+    return true;
   }
 
-  async #forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    target: CheckedTarget,
-    rule: RouteRule,
-    snapshot: GrantSnapshot | null,
-    bodyLimit: number,
-  ): Promise<void> {
+  #storeFailed(res: ServerResponse, rule: RouteRule, error: unknown): false {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    this.#metrics.storeErrors.inc();
+    const suppressed = this.#storeWarnings.take();
+    if (suppressed >= 0) {
+      this.#logger.warn(
+        { err: error, route: rule.pattern, suppressed_since_last: suppressed },
+        'grant store unavailable; refusing with 503',
+      );
+    }
+    this.#refuse(
+      res,
+      'store_unavailable',
+      'grants cannot be read right now; retry shortly',
+      rule.pattern,
+      'unavailable',
+    );
+    return false;
+  }
+
+  /**
+   * Hands the request to the upstream; the request settles when the handler reports back. The
+   * last step of every path that forwards: nothing may run after it that could answer `res`.
+   */
+  #forward(routed: RoutedRequest, snapshot: GrantSnapshot | null): void {
+    const { req, res, target, rule } = routed;
     const token = snapshot?.token;
     const peer = req.socket.remoteAddress;
     const headers = buildUpstreamHeaders(
@@ -261,7 +304,7 @@ export class Gateway {
       },
       this.#upstreamHost,
     );
-    const guard = BodyGuard.for(req, bodyLimit);
+    const guard = BodyGuard.for(req, routed.bodyLimit);
     if (target.expectContinue && !res.headersSent) res.writeContinue();
     if (this.#logger.isLevelEnabled('debug')) {
       this.#logger.debug(
@@ -270,13 +313,30 @@ export class Gateway {
       );
     }
     const upstreamStarted = performance.now();
-    const outcome = await this.#upstream.forward(req, res, {
-      method: req.method ?? 'GET',
-      path: target.path + target.query,
-      headers,
-      ...(token === undefined ? {} : { responseHeaders: { 'x-patgate-token-expiration': token.expiresAt } }),
-    });
-    this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
+    this.#upstream.forward(
+      req,
+      res,
+      {
+        method: req.method ?? 'GET',
+        path: target.path + target.query,
+        headers,
+        responseHeaders: token === undefined ? NO_HEADERS : ['x-patgate-token-expiration', token.expiresAt],
+      },
+      (outcome) => {
+        try {
+          this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
+          this.#forwarded(res, rule, guard, outcome);
+        } catch (error) {
+          this.#internalError(res, error);
+        } finally {
+          this.#settled();
+        }
+      },
+    );
+  }
+
+  /** Counts and logs how a forwarded request ended; answers 502/504 if nothing reached the client. */
+  #forwarded(res: ServerResponse, rule: RouteRule, guard: BodyGuard | null, outcome: ForwardOutcome): void {
     const violation = guard?.violation ?? null;
     if (violation !== null) {
       // The body was stopped before the offending chunk reached the upstream, which saw an
@@ -319,6 +379,20 @@ export class Gateway {
         );
         return;
       }
+    }
+  }
+
+  #internalError(res: ServerResponse, error: unknown): void {
+    this.#logger.error({ err: error }, 'unhandled error in gateway pipeline');
+    this.#refuse(res, 'internal', '', UNMATCHED_LABEL, 'unavailable');
+  }
+
+  /** One request is done with the pipeline: it no longer holds up a drain. */
+  #settled(): void {
+    if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
     }
   }
 

@@ -89,7 +89,7 @@ export function createGatewayServer(
         return;
       }
     }
-    void gateway.handle(req, res, { path: checked.path, query: checked.query, expectContinue });
+    gateway.handle(req, res, { path: checked.path, query: checked.query, expectContinue });
   };
 
   const server = createServer(

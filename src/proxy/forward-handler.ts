@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { ClientAbortedError } from './errors.js';
 import { filterResponseHeaders } from './headers.js';
@@ -9,16 +9,30 @@ export type ForwardOutcome =
   | { kind: 'upstream_error'; error: UpstreamErrorKind; afterHeaders: boolean; cause: unknown }
   | { kind: 'client_aborted' };
 
+/** Called once per forwarded request, when both sides are done with it. */
+export type ForwardSettled = (outcome: ForwardOutcome) => void;
+
+const CLIENT_ABORTED: ForwardOutcome = Object.freeze({ kind: 'client_aborted' });
+
 /**
  * Bridges one undici request to one Node `ServerResponse`: status and headers are written when the
  * upstream's arrive, body chunks are written as they come, and backpressure from the client pauses
  * the upstream socket. Settles exactly once; never writes an error response itself.
+ *
+ * It implements the handler interface undici's own core speaks (`onConnect`, `onHeaders`,
+ * `onData`, `onComplete`, `onError`; the one `Pool.stream` and `Pool.request` use inside), not
+ * the `onRequestStart`/`onResponse*` one: undici 7 adapts that one to this one per request with
+ * a wrapper, a controller and a parse of every response header into an object the gateway never
+ * reads (`lib/handler/unwrap-handler.js`). The paired benchmark measured the difference on every
+ * proxied request (see README "Performance"); revisit on the next undici major.
  */
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
-  readonly #responseHeaders: Readonly<Record<string, string>> | undefined;
-  readonly #settle: (outcome: ForwardOutcome) => void;
-  #controller: Dispatcher.DispatchController | null = null;
+  /** Flat `[name, value, ...]` appended to the upstream's response headers. */
+  readonly #extraHeaders: readonly string[];
+  readonly #settle: ForwardSettled;
+  #abort: ((reason?: Error) => void) | null = null;
+  #resume: (() => void) | null = null;
   #settled = false;
   #clientGone = false;
   #headersWritten = false;
@@ -26,72 +40,63 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #watchingDrain = false;
   #status = 0;
 
-  constructor(
-    res: ServerResponse,
-    responseHeaders: Readonly<Record<string, string>> | undefined,
-    settle: (outcome: ForwardOutcome) => void,
-  ) {
+  constructor(res: ServerResponse, extraHeaders: readonly string[], settle: ForwardSettled) {
     this.#res = res;
-    this.#responseHeaders = responseHeaders;
+    this.#extraHeaders = extraHeaders;
     this.#settle = settle;
     res.on('close', this.#onClientClose);
     res.on('finish', this.#onFinish);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
     // The client left while the request was still queued for a connection.
-    if (this.#clientGone) controller.abort(new ClientAbortedError());
+    if (this.#clientGone) abort(new ClientAbortedError());
   }
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-  ): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // 1xx interim responses (RFC 9110 §15.2) are not relayed; Node answers 100-continue itself.
-    if (statusCode < 200) return;
-    const raw = Array.isArray(controller.rawHeaders) ? controller.rawHeaders : flatten(headers);
-    const flat = filterResponseHeaders(raw);
-    const extra = this.#responseHeaders;
-    if (extra !== undefined) {
-      for (const name in extra) flat.push(name, extra[name] as string);
-    }
+    if (statusCode < 200) return true;
+    this.#resume = resume;
+    const flat = filterResponseHeaders(rawHeaders);
+    const extra = this.#extraHeaders;
+    for (let i = 0; i < extra.length; i++) flat.push(extra[i] as string);
     try {
       this.#res.writeHead(statusCode, flat);
     } catch (err) {
       // Node refused a header the upstream sent; nothing reached the client yet, so the gateway
       // can still answer 502.
-      controller.abort(err instanceof Error ? err : new Error(String(err)));
-      return;
+      this.#abort?.(err instanceof Error ? err : new Error(String(err)));
+      return true;
     }
     this.#headersWritten = true;
     this.#status = statusCode;
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#res.write(chunk)) return;
-    controller.pause();
+  /** `false` pauses the upstream socket until the client drains. */
+  onData(chunk: Buffer): boolean {
+    if (this.#res.write(chunk)) return true;
     // Listened for only once the client pushes back: most responses never do, and every
     // listener added is one more to remove per request.
     if (!this.#watchingDrain) {
       this.#watchingDrain = true;
       this.#res.on('drain', this.#onDrain);
     }
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#upstreamDone = true;
     // Settles on 'finish' (flushed to the client) or 'close' (client left first).
     this.#res.end();
   }
 
-  // `controller` is undefined when undici rejects the request before it starts (bad options,
-  // closed pool): the dispatcher reports that through this same callback.
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+  // Also how undici reports a request it refused before starting it (bad options, closed pool).
+  onError(error: Error): void {
     this.#upstreamDone = true;
     if (this.#clientGone || this.#res.destroyed) {
-      this.#finish({ kind: 'client_aborted' });
+      this.#finish(CLIENT_ABORTED);
       return;
     }
     const kind = classifyUpstreamError(error);
@@ -104,7 +109,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   readonly #onDrain = (): void => {
-    this.#controller?.resume();
+    this.#resume?.();
   };
 
   readonly #onFinish = (): void => {
@@ -115,11 +120,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.#settled || this.#res.writableFinished) return;
     this.#clientGone = true;
     if (this.#upstreamDone) {
-      this.#finish({ kind: 'client_aborted' });
+      this.#finish(CLIENT_ABORTED);
     } else {
-      // Settles through onResponseError once undici has torn the upstream request down; if the
-      // request is still queued, onRequestStart aborts it.
-      this.#controller?.abort(new ClientAbortedError());
+      // Settles through onError once undici has torn the upstream request down; if the request
+      // is still queued, onConnect aborts it.
+      this.#abort?.(new ClientAbortedError());
     }
   };
 
@@ -132,18 +137,4 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     res.off('finish', this.#onFinish);
     this.#settle(outcome);
   }
-}
-
-/** Fallback for a dispatcher that hands over parsed headers only. */
-function flatten(headers: IncomingHttpHeaders): string[] {
-  const flat: string[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (Array.isArray(value)) {
-      for (const item of value) flat.push(name, item);
-    } else if (value !== undefined) {
-      flat.push(name, value);
-    }
-  }
-  return flat;
 }

@@ -54,12 +54,19 @@ async function startFront(upstream: Upstream): Promise<Front> {
       },
       upstream.host,
     );
-    const outcome = await upstream.forward(req, res, {
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      headers,
-      responseHeaders: { 'x-patgate-token-expiration': EXPIRY },
-    });
+    const outcome = await new Promise<ForwardOutcome>((settled) =>
+      upstream.forward(
+        req,
+        res,
+        {
+          method: req.method ?? 'GET',
+          path: req.url ?? '/',
+          headers,
+          responseHeaders: ['x-patgate-token-expiration', EXPIRY],
+        },
+        settled,
+      ),
+    );
     if (outcome.kind === 'upstream_error' && !outcome.afterHeaders) {
       const status = upstreamErrorStatus(outcome.error);
       res.writeHead(status, { 'content-type': 'application/problem+json' });

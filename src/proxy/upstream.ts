@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { InvalidUpstreamOptionsError } from './errors.js';
-import { ForwardHandler, type ForwardOutcome } from './forward-handler.js';
+import { ForwardHandler, type ForwardSettled } from './forward-handler.js';
 
-export type { ForwardOutcome } from './forward-handler.js';
+export type { ForwardOutcome, ForwardSettled } from './forward-handler.js';
 export { classifyUpstreamError, type UpstreamErrorKind, upstreamErrorStatus } from './upstream-error.js';
 
 export interface UpstreamOptions {
@@ -22,8 +22,8 @@ export interface ForwardTarget {
   path: string;
   /** Flat `[name, value, ...]` list, as built by `buildUpstreamHeaders`. */
   headers: string[];
-  /** Added to the client response, e.g. `x-patgate-token-expiration`. */
-  responseHeaders?: Readonly<Record<string, string>>;
+  /** Flat `[name, value, ...]` added to the client response, e.g. `x-patgate-token-expiration`. */
+  responseHeaders: readonly string[];
 }
 
 /** The one connection pool to the upstream, built at startup and closed on shutdown. */
@@ -47,23 +47,26 @@ export class Upstream {
   }
 
   /**
-   * Streams the request body from `req` to the upstream and the response back into `res`.
-   * Never rejects. On `upstream_error` with `afterHeaders: false` nothing was written to `res`, so
-   * the caller answers 502/504; with `afterHeaders: true` the client connection has been cut.
+   * Streams the request body from `req` to the upstream and the response back into `res`, then
+   * calls `settled` exactly once. undici reports every failure through the handler, never by
+   * throwing; a request it refuses outright (an invalid header, a closed pool) settles before this
+   * returns. On `upstream_error` with
+   * `afterHeaders: false` nothing was written to `res`, so the caller answers 502/504; with
+   * `afterHeaders: true` the client connection has been cut.
+   *
+   * A callback rather than a promise: this runs once per proxied request, and the gateway's
+   * cache-hit path stays synchronous up to here.
    */
-  forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget): Promise<ForwardOutcome> {
-    return new Promise<ForwardOutcome>((resolve) => {
-      const handler = new ForwardHandler(res, target.responseHeaders, resolve);
-      this.#pool.dispatch(
-        {
-          path: target.path,
-          method: target.method,
-          headers: target.headers,
-          body: hasRequestBody(req) ? req : null,
-        },
-        handler,
-      );
-    });
+  forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, settled: ForwardSettled): void {
+    this.#pool.dispatch(
+      {
+        path: target.path,
+        method: target.method,
+        headers: target.headers,
+        body: hasRequestBody(req) ? req : null,
+      },
+      new ForwardHandler(res, target.responseHeaders, settled),
+    );
   }
 
   /** Lets in-flight requests finish, then closes every upstream connection. */
