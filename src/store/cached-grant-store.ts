@@ -134,7 +134,7 @@ export class GrantCache {
         settle();
         const fallback = this.#fallback(key);
         if (fallback !== undefined) return fallback;
-        throw err;
+        throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError({ cause: err });
       },
     );
     this.#inflight.set(key, loading);
@@ -156,11 +156,12 @@ export class GrantCache {
     this.#classicKeysByHash.clear();
   }
 
-  async #lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
+  /** The store's answer; a store that throws instead of rejecting is read as a rejection. */
+  #lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
     try {
-      return await this.#store.lookup(tokenHash, owner);
+      return this.#store.lookup(tokenHash, owner);
     } catch (err) {
-      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError({ cause: err });
+      return Promise.reject(err);
     }
   }
 

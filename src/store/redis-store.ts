@@ -35,11 +35,12 @@ import {
   GET_BY_ID_LUA,
   LAST_USED_LUA,
   LIST_LUA,
-  LOOKUP_LUA,
+  LOOKUP_MANY_LUA,
   REPLACE_LUA,
   UPDATE_LUA,
 } from './redis-scripts.js';
 import { compareByCreation, matchesFilter, withExpiry, withStatus } from './token-updates.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 export interface StoreLogger {
   warn(obj: object, msg: string): void;
@@ -80,11 +81,13 @@ export interface RedisGrantStoreOptions {
 const RETENTION_AFTER_EXPIRY_MS = 30 * 24 * 60 * 60 * 1000;
 const LIST_BATCH = 256;
 const CAS_ATTEMPTS = 5;
+// Lookups per script call: bounds how long one call holds Redis (a few µs per token).
+const LOOKUP_BATCH = 128;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 interface Scripts {
-  readonly lookup: ScriptCall;
+  readonly lookupMany: ScriptCall;
   readonly getById: ScriptCall;
   readonly create: ScriptCall;
   readonly update: ScriptCall;
@@ -115,6 +118,10 @@ export class RedisGrantStore implements GrantStore {
   #connectedOnce = false;
   readonly #waiters = new Set<{ readonly done: () => boolean; readonly resolve: () => void }>();
   readonly #warned = { command: false, subscriber: false };
+  /** Lookups made in one turn of the event loop go to Redis as one script call. */
+  readonly #lookups = new TurnBatcher<LookupRequest, GrantSnapshot | null>(LOOKUP_BATCH, (batch) =>
+    this.#lookupMany(batch),
+  );
 
   constructor(options: RedisGrantStoreOptions) {
     if (!Number.isInteger(options.commandTimeoutMs) || options.commandTimeoutMs <= 0) {
@@ -152,7 +159,7 @@ export class RedisGrantStore implements GrantStore {
     this.#sub = create('subscriber', options.url, { ...common, autoResubscribe: false });
 
     this.#scripts = {
-      lookup: defineScript(this.#redis, 'patgateLookup', 1, LOOKUP_LUA),
+      lookupMany: defineScript(this.#redis, 'patgateLookupMany', null, LOOKUP_MANY_LUA),
       getById: defineScript(this.#redis, 'patgateGetById', 1, GET_BY_ID_LUA),
       create: defineScript(this.#redis, 'patgateCreate', 3, CREATE_LUA),
       update: defineScript(this.#redis, 'patgateUpdate', 2, UPDATE_LUA),
@@ -200,14 +207,19 @@ export class RedisGrantStore implements GrantStore {
     if (this.#refusal) throw new StoreUnavailableError({ cause: this.#refusal });
   }
 
-  async lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
-    const reply = await this.#run(() => this.#scripts.lookup(this.#tokenKey(tokenHash), this.#p, owner));
-    if (reply === null) return null;
-    if (!Array.isArray(reply) || reply.length !== 4) throw corrupt('lookup reply');
-    const [tokenJson, policyJson, role, registered] = reply as unknown[];
-    const token = parseJson<TokenRecord>(tokenJson);
-    const policy = policyJson === null ? null : parseJson<OrgPolicy>(policyJson);
-    return deepFreeze({ token, owner: ownerState(registered === 1, policy, asRole(role)) });
+  lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
+    return this.#lookups.add({ tokenHash, owner });
+  }
+
+  /** One script call for the batch; a record that cannot be read fails its own lookup only. */
+  async #lookupMany(batch: readonly LookupRequest[]): Promise<(GrantSnapshot | null | Error)[]> {
+    const args: string[] = [];
+    for (const { tokenHash } of batch) args.push(this.#tokenKey(tokenHash));
+    args.push(this.#p);
+    for (const { owner } of batch) args.push(owner);
+    const reply = await this.#run(() => this.#scripts.lookupMany(batch.length, ...args));
+    if (!Array.isArray(reply) || reply.length !== batch.length) throw corrupt('lookup reply');
+    return reply.map(decodeLookup);
   }
 
   async createToken(tokenHash: string, record: TokenRecord): Promise<void> {
@@ -542,9 +554,12 @@ function failureKind(err: unknown): StoreFailureKind {
   return 'unavailable';
 }
 
-/** `defineCommand` sends EVALSHA, falling back to EVAL once after a script cache flush. */
-function defineScript(client: Redis, name: string, numberOfKeys: number, lua: string): ScriptCall {
-  client.defineCommand(name, { numberOfKeys, lua });
+/**
+ * `defineCommand` sends EVALSHA, falling back to EVAL once after a script cache flush.
+ * `numberOfKeys` null: the caller passes the key count first.
+ */
+function defineScript(client: Redis, name: string, numberOfKeys: number | null, lua: string): ScriptCall {
+  client.defineCommand(name, numberOfKeys === null ? { lua } : { numberOfKeys, lua });
   const method: unknown = Reflect.get(client, name);
   if (typeof method !== 'function') throw new Error(`ioredis did not define ${name}`);
   return (...args) => Reflect.apply(method, client, args) as Promise<unknown>;
@@ -556,6 +571,25 @@ function retentionDeadline(expiresAt: string): number {
   if (Number.isNaN(expires)) throw new TypeError(`expiresAt is not an instant: ${expiresAt}`);
   // A token imported long expired still gets the full grace period.
   return Math.max(expires, Date.now()) + RETENTION_AFTER_EXPIRY_MS;
+}
+
+interface LookupRequest {
+  readonly tokenHash: string;
+  readonly owner: string;
+}
+
+/** One answer of LOOKUP_MANY_LUA. */
+function decodeLookup(entry: unknown): GrantSnapshot | null | Error {
+  if (entry === null) return null;
+  if (!Array.isArray(entry) || entry.length !== 4) return corrupt('token record');
+  const [tokenJson, policyJson, role, registered] = entry as unknown[];
+  try {
+    const token = parseJson<TokenRecord>(tokenJson);
+    const policy = policyJson === null ? null : parseJson<OrgPolicy>(policyJson);
+    return deepFreeze({ token, owner: ownerState(registered === 1, policy, asRole(role)) });
+  } catch (error) {
+    return error instanceof Error ? error : corrupt('token record');
+  }
 }
 
 function parseJson<T>(value: unknown): T {

@@ -96,19 +96,20 @@ grantStoreContract('RedisGrantStore', async () => {
 });
 
 describe('RedisGrantStore', () => {
-  it('looks up in one round trip: a single EVALSHA, for both token kinds', async () => {
-    const store = await openStore();
-    const fine = { record: fineGrained(), hash: randomHash() };
-    const broad = { record: classic(), hash: randomHash() };
-    await store.createToken(fine.hash, fine.record);
-    await store.createToken(broad.hash, broad.record);
-    await store.setMember('acme', 'alice', 'member');
-    // The first call may load the script (NOSCRIPT, then EVAL); that is not the steady state.
-    await store.lookup(fine.hash, 'acme');
-
-    const monitor = await openClient().monitor();
+  /**
+   * The commands (by name) Redis received from clients while `work` ran, bracketed by ECHO
+   * markers seen through MONITOR. Commands a script runs show up with source "lua"; they are
+   * part of the script's one round trip and are left out.
+   */
+  async function watchCommands(): Promise<(work: () => Promise<unknown>) => Promise<string[][]>> {
+    // Every connection made here is ready before the first mark, so that its own handshake
+    // (ioredis's INFO ready check) never lands between two marks.
+    const base = openClient();
+    await base.ping();
+    const monitor = await base.monitor();
     opened.push({ close: async () => monitor.disconnect() });
     const marker = openClient();
+    await marker.ping();
     const seen: { args: string[]; source: string }[] = [];
     const waiting = new Map<string, () => void>();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -120,7 +121,7 @@ describe('RedisGrantStore', () => {
       await marker.echo(name);
       await arrived;
     };
-    const commandsDuring = async (work: () => Promise<unknown>): Promise<string[]> => {
+    return async (work) => {
       const start = `start-${randomBytes(4).toString('hex')}`;
       const end = `end-${randomBytes(4).toString('hex')}`;
       await mark(start);
@@ -128,16 +129,101 @@ describe('RedisGrantStore', () => {
       await mark(end);
       const from = seen.findIndex((e) => e.args[1] === start);
       const to = seen.findIndex((e) => e.args[1] === end);
-      // Commands a script runs show up with source "lua"; they are part of the one round trip.
       return seen
         .slice(from + 1, to)
         .filter((e) => e.source !== 'lua')
-        .map((e) => (e.args[0] ?? '').toLowerCase());
+        .map((e) => e.args);
     };
+  }
 
-    expect(await commandsDuring(() => store.lookup(fine.hash, 'beta'))).toEqual(['evalsha']);
-    expect(await commandsDuring(() => store.lookup(broad.hash, 'acme'))).toEqual(['evalsha']);
-    expect(await commandsDuring(() => store.lookup(randomHash(), 'acme'))).toEqual(['evalsha']);
+  const names = (commands: string[][]): string[] => commands.map((args) => (args[0] ?? '').toLowerCase());
+
+  it('looks up in one round trip: a single EVALSHA, for both token kinds', async () => {
+    const store = await openStore();
+    const fine = { record: fineGrained(), hash: randomHash() };
+    const broad = { record: classic(), hash: randomHash() };
+    await store.createToken(fine.hash, fine.record);
+    await store.createToken(broad.hash, broad.record);
+    await store.setMember('acme', 'alice', 'member');
+    // The first call may load the script (NOSCRIPT, then EVAL); that is not the steady state.
+    await store.lookup(fine.hash, 'acme');
+    const commandsDuring = await watchCommands();
+
+    expect(names(await commandsDuring(() => store.lookup(fine.hash, 'beta')))).toEqual(['evalsha']);
+    expect(names(await commandsDuring(() => store.lookup(broad.hash, 'acme')))).toEqual(['evalsha']);
+    expect(names(await commandsDuring(() => store.lookup(randomHash(), 'acme')))).toEqual(['evalsha']);
+  });
+
+  it('sends the lookups of one event-loop turn as one EVALSHA, each answered for its own token and owner', async () => {
+    const store = await openStore();
+    await store.setMember('acme', 'alice', 'admin');
+    await store.setMember('beta', 'alice', 'member');
+    const fine = { record: fineGrained(), hash: randomHash() };
+    const broad = { record: classic(), hash: randomHash() };
+    await store.createToken(fine.hash, fine.record);
+    await store.createToken(broad.hash, broad.record);
+    await store.lookup(fine.hash, 'acme');
+    const commandsDuring = await watchCommands();
+
+    let answers: unknown[] = [];
+    const unknown = randomHash();
+    const commands = await commandsDuring(async () => {
+      answers = await Promise.all([
+        store.lookup(fine.hash, 'beta'),
+        store.lookup(broad.hash, 'acme'),
+        store.lookup(unknown, 'acme'),
+        store.lookup(broad.hash, 'beta'),
+      ]);
+    });
+    expect(names(commands)).toEqual(['evalsha']);
+    // EVALSHA sha numkeys key... args...
+    expect(commands[0]?.[2]).toBe('4');
+    const [fineAnswer, broadAcme, none, broadBeta] = answers;
+    // A fine-grained token is read against its own owner, whatever the request named.
+    expect(fineAnswer).toMatchObject({ token: fine.record, owner: { org: { role: 'admin' } } });
+    expect(broadAcme).toMatchObject({ token: broad.record, owner: { org: { role: 'admin' } } });
+    expect(none).toBeNull();
+    expect(broadBeta).toMatchObject({ token: broad.record, owner: { org: { role: 'member' } } });
+  });
+
+  it('splits a large turn into script calls of at most 128 lookups', async () => {
+    const store = await openStore();
+    const fine = { record: fineGrained(), hash: randomHash() };
+    await store.createToken(fine.hash, fine.record);
+    await store.lookup(fine.hash, 'acme');
+    const commandsDuring = await watchCommands();
+    let answers: unknown[] = [];
+    const hashes = Array.from({ length: 300 }, (_, i) => (i % 100 === 0 ? fine.hash : randomHash()));
+    const commands = await commandsDuring(async () => {
+      answers = await Promise.all(hashes.map((h) => store.lookup(h, 'acme')));
+    });
+    expect(names(commands)).toEqual(['evalsha', 'evalsha', 'evalsha']);
+    expect(commands.map((args) => args[2])).toEqual(['128', '128', '44']);
+    answers.forEach((answer, i) => {
+      if (i % 100 === 0) expect(answer).toMatchObject({ token: fine.record });
+      else expect(answer).toBeNull();
+    });
+  });
+
+  it('fails the lookup of an unreadable record with StoreUnavailableError, and only that one', async () => {
+    const keyPrefix = uniquePrefix();
+    const store = await openStore(keyPrefix);
+    const good = { record: fineGrained(), hash: randomHash() };
+    await store.createToken(good.hash, good.record);
+    const broken = randomHash();
+    const brokenUser = randomHash();
+    const raw = openClient();
+    await raw.set(`${keyPrefix}tok:${broken}`, '{not json');
+    await raw.set(`${keyPrefix}tok:${brokenUser}`, JSON.stringify({ ...good.record, user: 42 }));
+    const settled = await Promise.allSettled([
+      store.lookup(broken, 'acme'),
+      store.lookup(good.hash, 'acme'),
+      store.lookup(brokenUser, 'acme'),
+    ]);
+    expect(settled[0]).toMatchObject({ status: 'rejected' });
+    expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+    expect(settled[1]).toMatchObject({ status: 'fulfilled', value: { token: good.record } });
+    expect((settled[2] as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
   });
 
   it('keeps its data when the store object is re-created', async () => {

@@ -264,7 +264,7 @@ describe('stampedes and floods', () => {
     await marker?.quit();
   });
 
-  /** The lookups (EVALSHA on `tok:{hash}`) Redis received while `work` ran, by token hash. */
+  /** The token lookups (keys `tok:{hash}` of an EVALSHA) Redis received while `work` ran, by token hash. */
   async function lookupsDuring(work: () => Promise<unknown>): Promise<Map<string, number>> {
     const mark = async (): Promise<number> => {
       const name = `mark-${randomBytes(6).toString('hex')}`;
@@ -279,10 +279,14 @@ describe('stampedes and floods', () => {
     const to = await mark();
     const counts = new Map<string, number>();
     for (const args of seen.slice(from, to)) {
-      const key = args[3] ?? '';
-      if (args[0]?.toLowerCase() !== 'evalsha' || !key.startsWith('pgtest:tok:')) continue;
-      const hash = key.slice('pgtest:tok:'.length);
-      counts.set(hash, (counts.get(hash) ?? 0) + 1);
+      if (args[0]?.toLowerCase() !== 'evalsha') continue;
+      // EVALSHA sha numkeys key...: one script call looks up a batch of tokens.
+      const keys = args.slice(3, 3 + Number(args[2]));
+      for (const key of keys) {
+        if (!key.startsWith('pgtest:tok:')) continue;
+        const hash = key.slice('pgtest:tok:'.length);
+        counts.set(hash, (counts.get(hash) ?? 0) + 1);
+      }
     }
     return counts;
   }
