@@ -63,6 +63,7 @@ export async function unknownTokens(count) {
  * Starts `patgate serve`. `routes`: size of the route map; `maxEntries`: cache.max_entries.
  * `cpuProfDir`: run under `node --cpu-prof` (the profile is written on SIGTERM exit).
  * `distDir`: another build's `dist/src` to run instead (see bench/compare.mjs).
+ * `nodeArgs`: extra flags for node (e.g. V8 tracing while investigating).
  * `logLevel`: `info` (the default in production: every refusal is logged) unless told.
  */
 export async function startPatgate({
@@ -76,6 +77,7 @@ export async function startPatgate({
   cpuProfDir,
   distDir = fileURLToPath(DIST),
   logLevel = 'info',
+  nodeArgs: extraNodeArgs = [],
 }) {
   const port = await freePort();
   const adminPort = await freePort();
@@ -91,7 +93,10 @@ export async function startPatgate({
   const configPath = join(dir, `${name}.json`);
   await writeFile(configPath, JSON.stringify(config, null, 1));
   const logFd = openSync(join(dir, `${name}.log`), 'a');
-  const nodeArgs = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
+  const nodeArgs = [
+    ...extraNodeArgs,
+    ...(cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir]),
+  ];
   const child = start(
     process.execPath,
     [...nodeArgs, join(distDir, 'main.js'), 'serve', '--config', configPath],
