@@ -15,6 +15,7 @@ import {
   cpuLayout,
   foreignCpu,
   freePort,
+  pauseAllBut,
   pinSelf,
   procCpuUs,
   sampleRss,
@@ -191,6 +192,7 @@ async function main() {
     };
 
     await sanityCheck(entries, known);
+    const proxyPids = Object.values(entries).map((entry) => entry.pid);
     const loadFor = (scenario, entry, start) => ({
       driver,
       url: entry.url + scenario.path,
@@ -237,7 +239,12 @@ async function main() {
         const entry = entries[name];
         if (primed.has(entry.pid) && entry.tokenFile === undefined) continue;
         primed.add(entry.pid);
-        await drive({ ...loadFor(scenario, entry, 0), durationS: primeS });
+        const resume = pauseAllBut(proxyPids, entry.pid);
+        try {
+          await drive({ ...loadFor(scenario, entry, 0), durationS: primeS });
+        } finally {
+          resume();
+        }
       }
       // Bracketed rounds: bare, A, bare, B, bare, ... Each candidate is judged against the mean of
       // the two bare runs around it, seconds apart, so that the machine's slow swings (on a shared
@@ -250,8 +257,14 @@ async function main() {
         const measure = async (name) => {
           const entry = entries[name];
           const load = loadFor(scenario, entry, Math.floor(Math.random() * COLD_TOKENS));
-          await drive({ ...load, durationS: WARMUP_S });
-          const result = await measuredRun(load, entry.pid);
+          const resume = pauseAllBut(proxyPids, entry.pid);
+          let result;
+          try {
+            await drive({ ...load, durationS: WARMUP_S });
+            result = await measuredRun(load, entry.pid);
+          } finally {
+            resume();
+          }
           log(
             `  ${scenario.name.padEnd(9)} r${round + 1} ${name.padEnd(13)} ${fmt.rps(result.rps).padStart(8)} req/s  p50 ${fmt.ms(result.p50Ms)} ms  p99 ${fmt.ms(result.p99Ms)} ms  ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req  foreign ${result.foreignCpus.toFixed(2)} CPU${result.attempts > 1 ? ` (${result.attempts} tries)` : ''}${result.non2xx + result.socketErrors > 0 ? `  (non-2xx ${result.non2xx}, socket errors ${result.socketErrors})` : ''}`,
           );
@@ -276,7 +289,13 @@ async function main() {
     }
 
     log('flood of distinct tokens against a fresh patgate with cache.max_entries 1,000...');
-    const floodResult = await runFlood({ common, driver, warmToken, floodFile });
+    const resumeAll = pauseAllBut(proxyPids, null);
+    let floodResult;
+    try {
+      floodResult = await runFlood({ common, driver, warmToken, floodFile });
+    } finally {
+      resumeAll();
+    }
 
     const summary = summarise(scenarios, runs, entries);
     const targets = evaluateTargets(summary, runs, floodResult);

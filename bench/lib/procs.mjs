@@ -85,10 +85,34 @@ export function start(cmd, args, { core = null, env = undefined, logFd = 'ignore
 export async function stop(child, signal = 'SIGTERM', timeoutMs = 10_000) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  // A process paused by `pauseAllBut` would hold the signal until it is continued.
+  child.kill('SIGCONT');
   child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Stops (SIGSTOP) every process in `pids` but `keep`, so that the proxy under test has its core
+ * to itself: an idle proxy still wakes up on its own timers (event-loop monitors, connection
+ * checks, flushes), and on a shared core every wake-up is a context switch taken from the one
+ * being measured. Returns the function that continues them.
+ */
+export function pauseAllBut(pids, keep) {
+  const paused = [...new Set(pids)].filter((pid) => pid !== keep);
+  for (const pid of paused) signal(pid, 'SIGSTOP');
+  return () => {
+    for (const pid of paused) signal(pid, 'SIGCONT');
+  };
+}
+
+function signal(pid, name) {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone: nothing to pause or continue.
+  }
 }
 
 /** Resident set size of `pid` in bytes, or 0 when it cannot be read (non-Linux). */
