@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drive, pickDriver } from './lib/load.mjs';
+import { imageGlibcTunables } from './lib/malloc.mjs';
 import { seedTokens, startPatgate } from './lib/patgate.mjs';
 import { cpuLayout, freePort, pinSelf, procCpuUs, start, stop, waitForPort } from './lib/procs.mjs';
 import { startPrivateRedis } from './lib/redis.mjs';
@@ -31,6 +32,8 @@ if (args.b === undefined) {
   process.stderr.write('usage: node bench/compare.mjs --b OTHER_DIST_SRC [--a DIST_SRC] [--rounds N]\n');
   process.exit(2);
 }
+// Every process runs with the allocator settings the image ships, as in bench/run.mjs.
+process.env.GLIBC_TUNABLES = imageGlibcTunables();
 const PATH = args.large ? '/repos/acme/api/contents/assets/large.bin' : '/repos/acme/api/issues/1347';
 const ROUNDS = Number(args.rounds);
 const DURATION_S = Number(args.duration);

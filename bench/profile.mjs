@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { analyse } from './lib/cpuprofile.mjs';
 import { drive, pickDriver } from './lib/load.mjs';
+import { imageGlibcTunables } from './lib/malloc.mjs';
 import { seedTokens, startPatgate } from './lib/patgate.mjs';
 import { cpuLayout, freePort, pinSelf, procCpuUs, start, stop, waitForPort } from './lib/procs.mjs';
 import { startPrivateRedis } from './lib/redis.mjs';
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
+// Every process runs with the allocator settings the image ships, as in bench/run.mjs.
+process.env.GLIBC_TUNABLES = imageGlibcTunables();
 const PATH = args.large ? '/repos/acme/api/contents/assets/large.bin' : '/repos/acme/api/issues/1347';
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const BENCH = fileURLToPath(new URL('./', import.meta.url));

@@ -2,7 +2,7 @@
 // See README "Performance" and issue #6. Builds nothing itself: the npm script builds first.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--duration S] [--driver wrk|autocannon]
-//                      [--upstream nginx|node] [--connections N] [--scale]
+//                      [--upstream nginx|node] [--connections N] [--scale] [--malloc image|default]
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drive, pickDriver } from './lib/load.mjs';
+import { imageGlibcTunables } from './lib/malloc.mjs';
 import { cacheEntries, seedTokens, startPatgate, unknownTokens } from './lib/patgate.mjs';
 import {
   cpuLayout,
@@ -41,9 +42,16 @@ const { values: args } = parseArgs({
     scale: { type: 'boolean', default: false },
     retries: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    // image: every process runs with the allocator settings the Dockerfile ships; default: glibc's.
+    malloc: { type: 'string', default: 'image' },
   },
 });
 
+if (args.malloc !== 'image' && args.malloc !== 'default') throw new Error('--malloc is image or default');
+// Set before any process starts: children inherit it (the proxies, and the upstream, Redis and
+// load generator alike, so that no proxy gets an allocator the others do not).
+if (args.malloc === 'image') process.env.GLIBC_TUNABLES = imageGlibcTunables();
+else delete process.env.GLIBC_TUNABLES;
 const QUICK = args.quick;
 const ROUNDS = Number(args.rounds ?? (QUICK ? 2 : 5));
 const DURATION_S = Number(args.duration ?? (QUICK ? 2 : 3));
@@ -310,6 +318,10 @@ async function main() {
       driver,
       upstream: upstream.kind === 'nginx' ? 'nginx (sendfile off)' : 'node:http',
       connections: CONNECTIONS,
+      malloc:
+        args.malloc === 'image'
+          ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES} (the image's)`
+          : 'glibc defaults',
       rounds: ROUNDS,
       durationS: DURATION_S,
       warmupS: WARMUP_S,
@@ -653,7 +665,7 @@ function render(meta, summary, targets, flood) {
   ]);
   const tHeader = ['target', 'measured', 'result'];
   const tRows = targets.map((t) => [t.name, t.measured, t.pass ? 'PASS' : 'FAIL']);
-  const setup = `${meta.date} · commit ${meta.commit} · Node ${meta.node} · ${meta.cpus} CPUs · ${meta.pinning} · ${meta.driver}, ${meta.connections} connections, keep-alive · upstream ${meta.upstream} · ${meta.rounds} rounds of ${meta.durationS} s runs (each after ${meta.warmupS} s warm-up), every run between two runs of the bare proxy; "x bare" is the median over rounds of req/s ÷ the mean of those two, req/s and latencies are medians${meta.quick ? ' · QUICK' : ''} · ${meta.runtimeS} s total`;
+  const setup = `${meta.date} · commit ${meta.commit} · Node ${meta.node} · ${meta.cpus} CPUs · ${meta.pinning} · ${meta.driver}, ${meta.connections} connections, keep-alive · upstream ${meta.upstream} · malloc: ${meta.malloc} · ${meta.rounds} rounds of ${meta.durationS} s runs (each after ${meta.warmupS} s warm-up), every run between two runs of the bare proxy; "x bare" is the median over rounds of req/s ÷ the mean of those two, req/s and latencies are medians${meta.quick ? ' · QUICK' : ''} · ${meta.runtimeS} s total`;
   const text = `${setup}\n\n${textTable(header, rows)}\n\n${textTable(tHeader, tRows)}\n`;
   const markdown = `# patgate benchmark\n\n${setup}\n\n${markdownTable(header, rows)}\n\n${markdownTable(tHeader, tRows)}\n`;
   return { text, markdown };
