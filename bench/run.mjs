@@ -128,6 +128,7 @@ async function main() {
     const baselines = {};
     for (const [name, script] of [
       ['bare', 'bare.mjs'],
+      ['bare-twin', 'bare.mjs'],
       ['http-proxy', 'http-proxy.mjs'],
       ['fastify', 'fastify.mjs'],
       ['hono', 'hono.mjs'],
@@ -167,6 +168,13 @@ async function main() {
       // Every proxy gets the same request bytes, the bearer included; the ones without auth
       // forward it.
       bare: { label: 'bare node:http + undici Pool.stream (floor)', ...baselines.bare, token: warmToken },
+      // The floor again, in a second process measured like every candidate (between two runs of
+      // the first): how far the harness itself moves a ratio, with nothing else different.
+      'bare-twin': {
+        label: 'a second bare process, measured as a candidate (the harness control)',
+        ...baselines['bare-twin'],
+        token: warmToken,
+      },
       'http-proxy': { label: 'node-http-proxy (no auth)', ...baselines['http-proxy'], token: warmToken },
       fastify: { label: '@fastify/http-proxy (no auth)', ...baselines.fastify, token: warmToken },
       hono: {
@@ -220,7 +228,7 @@ async function main() {
         name: 'large',
         path: LARGE_PATH,
         body: '64 KiB',
-        proxies: ['http-proxy', 'fastify', 'hono', 'patgate'],
+        proxies: ['bare-twin', 'http-proxy', 'fastify', 'hono', 'patgate'],
       },
     ];
     if (args.scale) {
@@ -328,10 +336,11 @@ async function main() {
       quick: QUICK,
       runtimeS: Math.round((Date.now() - began) / 1000),
     };
-    const report = render(meta, summary, targets, floodResult);
+    const context = contextLines(summary);
+    const report = render(meta, summary, targets, floodResult, context);
     process.stdout.write(`\n${report.text}\n`);
     if (!args['no-write']) {
-      const json = `${JSON.stringify({ meta, summary, targets, flood: floodResult, runs }, null, 2)}\n`;
+      const json = `${JSON.stringify({ meta, summary, targets, context, flood: floodResult, runs }, null, 2)}\n`;
       const stamp = meta.date.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
       await mkdir(join(RESULTS, 'history'), { recursive: true });
       await writeFile(join(RESULTS, 'latest.json'), json);
@@ -620,7 +629,22 @@ function evaluateTargets(summary, runs, flood) {
   return targets;
 }
 
-function render(meta, summary, targets, flood) {
+/** What to read the targets against: the harness's own bias, and what Hono alone costs. */
+function contextLines(summary) {
+  const get = (scenario, proxy) => summary.find((r) => r.scenario === scenario && r.proxy === proxy);
+  const both = (proxy) =>
+    ['small', 'large']
+      .map(
+        (size) => `${fmt.ratio(get(size, proxy).ratioToBare)} x (${size === 'small' ? '~200 B' : '64 KiB'})`,
+      )
+      .join(', ');
+  return [
+    `Harness control: a second bare process, measured as a candidate: ${both('bare-twin')}. A ratio is only as exact as this is close to 1.00.`,
+    `Hono + @hono/node-server in front of the floor, no auth: ${both('hono')}; patgate, with auth, no Hono: ${both('patgate')}.`,
+  ];
+}
+
+function render(meta, summary, targets, flood, context) {
   const header = [
     'scenario',
     'proxy',
@@ -666,8 +690,8 @@ function render(meta, summary, targets, flood) {
   const tHeader = ['target', 'measured', 'result'];
   const tRows = targets.map((t) => [t.name, t.measured, t.pass ? 'PASS' : 'FAIL']);
   const setup = `${meta.date} · commit ${meta.commit} · Node ${meta.node} · ${meta.cpus} CPUs · ${meta.pinning} · ${meta.driver}, ${meta.connections} connections, keep-alive · upstream ${meta.upstream} · malloc: ${meta.malloc} · ${meta.rounds} rounds of ${meta.durationS} s runs (each after ${meta.warmupS} s warm-up), every run between two runs of the bare proxy; "x bare" is the median over rounds of req/s ÷ the mean of those two, req/s and latencies are medians${meta.quick ? ' · QUICK' : ''} · ${meta.runtimeS} s total`;
-  const text = `${setup}\n\n${textTable(header, rows)}\n\n${textTable(tHeader, tRows)}\n`;
-  const markdown = `# patgate benchmark\n\n${setup}\n\n${markdownTable(header, rows)}\n\n${markdownTable(tHeader, tRows)}\n`;
+  const text = `${setup}\n\n${textTable(header, rows)}\n\n${textTable(tHeader, tRows)}\n\n${context.join('\n')}\n`;
+  const markdown = `# patgate benchmark\n\n${setup}\n\n${markdownTable(header, rows)}\n\n${markdownTable(tHeader, tRows)}\n\n${context.map((line) => `- ${line}`).join('\n')}\n`;
   return { text, markdown };
 }
 
