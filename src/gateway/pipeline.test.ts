@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classic, fineGrained } from '../../test/contract/token-fixtures.js';
@@ -18,11 +18,16 @@ import { LastUsedRecorder } from './last-used.js';
 import { Gateway } from './pipeline.js';
 import { createGatewayServer, DEFAULT_GATEWAY_SERVER_OPTIONS } from './server.js';
 
-/** A memory store whose lookups can be made to fail, as Redis does when it is down. */
+/** A memory store whose lookups can be made to fail, as Redis does when down, or to wait. */
 class FlakyStore extends MemoryGrantStore {
   failing = false;
-  override lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
-    if (this.failing) return Promise.reject(new StoreUnavailableError({ cause: new Error('down') }));
+  /** While set, lookups wait for it. */
+  held: Promise<void> | null = null;
+  lookupsStarted = 0;
+  override async lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
+    this.lookupsStarted++;
+    if (this.held !== null) await this.held;
+    if (this.failing) throw new StoreUnavailableError({ cause: new Error('down') });
     return super.lookup(tokenHash, owner);
   }
 }
@@ -47,12 +52,19 @@ routes:
     public: true
 `;
 
+const TTL_MS = 60_000;
+/** The cache's clock: moved past the TTL to send the next request to the store. */
+let clockMs = 1_000;
+
 let upstream: TestUpstream;
 let forwarder: Upstream;
 let store: FlakyStore;
+let cache: GrantCache;
+let metrics: Metrics;
 let gateway: Gateway;
 let server: Server;
 let base: string;
+const serverSockets: Socket[] = [];
 const client = new Agent({ connections: 8 });
 let liveToken: string;
 let classicToken: string;
@@ -68,9 +80,15 @@ beforeAll(async () => {
   await store.createToken(hashToken(liveToken), fineGrained({ permissions: { issues: 'read' } }));
   classicToken = generateToken('classic');
   await store.createToken(hashToken(classicToken), classic());
-  const metrics = new Metrics({ defaultMetrics: false });
+  metrics = new Metrics({ defaultMetrics: false });
   // 300 ms: `/slow/{ms}` past it is a 504.
   forwarder = new Upstream({ url: upstream.url, timeoutMs: 300, connectTimeoutMs: 1_000, connections: 8 });
+  cache = new GrantCache(store, {
+    maxEntries: 100,
+    ttlMs: TTL_MS,
+    negativeTtlMs: TTL_MS,
+    clock: { now: () => clockMs },
+  });
   gateway = new Gateway({
     routes: {
       matcher: loaded.matcher,
@@ -78,8 +96,7 @@ beforeAll(async () => {
       hideForbidden: true,
       maxBodyBytes: loaded.config.routes.map(() => 1024 * 1024),
     },
-    // A TTL of 1 ms: most requests below go to the store, the path that waits.
-    cache: new GrantCache(store, { maxEntries: 100, ttlMs: 1, negativeTtlMs: 0 }),
+    cache,
     upstream: forwarder,
     upstreamHost: new URL(upstream.url).host,
     lastUsed: new LastUsedRecorder(store, { flushIntervalMs: 60_000, onError: () => {} }),
@@ -89,12 +106,14 @@ beforeAll(async () => {
     trustedProxies: new TrustedProxies([]),
   });
   server = createGatewayServer(gateway, DEFAULT_GATEWAY_SERVER_OPTIONS);
+  server.on('connection', (socket: Socket) => serverSockets.push(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterEach(() => {
   store.failing = false;
+  store.held = null;
 });
 
 afterAll(async () => {
@@ -105,9 +124,10 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function get(path: string, token?: string): Promise<number> {
+async function send(path: string, token?: string, method = 'GET'): Promise<number> {
   const res = await request(base + path, {
     dispatcher: client,
+    method,
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
   });
   // The whole body: a response cut short rejects here.
@@ -121,36 +141,68 @@ async function expectSettled(): Promise<void> {
   await gateway.idle();
 }
 
+/** What the cache answered since `before`: a store lookup, or an entry (positive or negative). */
+function cacheDelta(before: { misses: number; hits: number; negativeHits: number }) {
+  return {
+    misses: cache.stats.misses - before.misses,
+    hits: cache.stats.hits + cache.stats.negativeHits - before.hits - before.negativeHits,
+  };
+}
+
+async function requestsCounted(outcome: string): Promise<number> {
+  const text = await metrics.registry.getSingleMetricAsString('patgate_requests_total');
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.includes(`outcome="${outcome}"`)) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
+
 describe('Gateway: every way a request ends settles it exactly once', () => {
   it.each<[string, () => Promise<number>, number]>([
-    ['forwarded (public route)', () => get('/status'), 200],
-    ['forwarded after a store lookup', () => get('/repos/acme/api/issues/1', liveToken), 200],
-    ['no route', () => get('/nowhere', liveToken), 404],
-    ['no token', () => get('/repos/acme/api/issues/1'), 401],
-    ['malformed token', () => get('/repos/acme/api/issues/1', 'pgt_nope'), 401],
-    [
-      'unknown token, from the store',
-      () => get('/repos/acme/api/issues/1', generateToken('fine_grained')),
-      401,
-    ],
-    ['permission missing', () => get('/repos/acme/api/contents/a.txt', liveToken), 403],
-    ['repository outside the token', () => get('/repos/acme/secret/issues/1', liveToken), 404],
-    ['classic token on a route', () => get('/repos/acme/api/issues/1', classicToken), 200],
-  ])('%s', async (_label, send, status) => {
-    expect(await send()).toBe(status);
+    ['forwarded (public route)', () => send('/status'), 200],
+    ['no route', () => send('/nowhere', liveToken), 404],
+    ['no token', () => send('/repos/acme/api/issues/1'), 401],
+    ['malformed token', () => send('/repos/acme/api/issues/1', 'pgt_nope'), 401],
+  ])('%s (before any grant lookup)', async (_label, sendIt, status) => {
+    const before = { ...cache.stats };
+    expect(await sendIt()).toBe(status);
+    expect(cacheDelta(before)).toEqual({ misses: 0, hits: 0 });
+    await expectSettled();
+  });
+
+  const unknownToken = generateToken('fine_grained');
+  it.each<[string, () => Promise<number>, number]>([
+    ['forwarded', () => send('/repos/acme/api/issues/1', liveToken), 200],
+    ['unknown token', () => send('/repos/acme/api/issues/1', unknownToken), 401],
+    ['permission missing', () => send('/repos/acme/api/contents/a.txt', liveToken), 403],
+    ['repository outside the token', () => send('/repos/acme/secret/issues/1', liveToken), 404],
+    ['classic token', () => send('/repos/acme/api/issues/1', classicToken), 200],
+  ])('%s: from the store, then from the cache', async (_label, sendIt, status) => {
+    clockMs += 2 * TTL_MS;
+    let before = { ...cache.stats };
+    expect(await sendIt()).toBe(status);
+    expect(cacheDelta(before)).toEqual({ misses: 1, hits: 0 });
+    await expectSettled();
+
+    before = { ...cache.stats };
+    expect(await sendIt()).toBe(status);
+    expect(cacheDelta(before)).toEqual({ misses: 0, hits: 1 });
     await expectSettled();
   });
 
   it('store unavailable: 503', async () => {
+    clockMs += 2 * TTL_MS;
     store.failing = true;
-    expect(await get('/repos/acme/api/issues/1', liveToken)).toBe(503);
+    expect(await send('/repos/acme/api/issues/1', liveToken)).toBe(503);
     await expectSettled();
   });
 
   it('many at once, half waiting on the store, half not', async () => {
+    clockMs += 2 * TTL_MS;
     const statuses = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        i % 2 === 0 ? get('/repos/acme/api/issues/1', liveToken) : get('/nowhere'),
+        i % 2 === 0 ? send('/repos/acme/api/issues/1', liveToken) : send('/nowhere'),
       ),
     );
     expect(statuses.filter((s) => s === 200)).toHaveLength(20);
@@ -159,12 +211,12 @@ describe('Gateway: every way a request ends settles it exactly once', () => {
   });
 
   it('upstream too slow: 504', async () => {
-    expect(await get('/slow/2000')).toBe(504);
+    expect(await send('/slow/2000')).toBe(504);
     await expectSettled();
   });
 
   it('upstream cut mid-body: the client connection is cut too', async () => {
-    await expect(get('/reset')).rejects.toThrow();
+    await expect(send('/reset')).rejects.toThrow();
     await expectSettled();
   });
 
@@ -188,7 +240,8 @@ describe('Gateway: every way a request ends settles it exactly once', () => {
     await expectSettled();
   });
 
-  it('client gone mid-body: settles as aborted', async () => {
+  it('client gone mid-body: settles, counted as aborted', async () => {
+    const abortedBefore = await requestsCounted('aborted');
     const seen = upstream.requests.length;
     const controller = new AbortController();
     const res = await request(`${base}/big/${1024 * 1024}?hold=65536`, {
@@ -199,9 +252,53 @@ describe('Gateway: every way a request ends settles it exactly once', () => {
     expect(gateway.inFlight).toBe(1);
     controller.abort();
     await res.body.dump().catch(() => undefined);
-    const record = upstream.requests[seen];
-    await record?.settled;
+    await upstream.requests[seen]?.settled;
     await gateway.idle();
     await expectSettled();
+    expect(await requestsCounted('aborted')).toBe(abortedBefore + 1);
   });
+
+  // Regression: a request allowed after its client had left was forwarded into a closed
+  // response, whose 'close' had already fired; an answer without a body then never settled it,
+  // and a drain waited out its whole grace period.
+  it.each(['HEAD', 'GET'])(
+    'client gone while its grants are read (%s): settles, nothing forwarded',
+    async (method) => {
+      clockMs += 2 * TTL_MS;
+      const abortedBefore = await requestsCounted('aborted');
+      const forwardedBefore = upstream.requests.length;
+      let release = (): void => {};
+      store.held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const lookupsBefore = store.lookupsStarted;
+      const socketsBefore = serverSockets.length;
+      const controller = new AbortController();
+      const sent = request(`${base}/repos/acme/api/issues/1`, {
+        // Its own connection, so that the server-side socket is the one this request came on.
+        dispatcher: new Agent({ connections: 1 }),
+        method,
+        headers: { authorization: `Bearer ${liveToken}` },
+        signal: controller.signal,
+      }).catch(() => undefined);
+      await waitUntil(() => store.lookupsStarted > lookupsBefore);
+      const socket = serverSockets[socketsBefore];
+      if (socket === undefined) throw new Error('the request came on no new connection');
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      controller.abort();
+      await sent;
+      await closed;
+      expect(gateway.inFlight).toBe(1);
+      release();
+      await gateway.idle();
+      await expectSettled();
+      expect(upstream.requests.length).toBe(forwardedBefore);
+      expect(await requestsCounted('aborted')).toBe(abortedBefore + 1);
+    },
+  );
 });
+
+/** Resolves once `done()` holds, checking after each turn of the event loop (no timers). */
+async function waitUntil(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}

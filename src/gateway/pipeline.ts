@@ -382,9 +382,15 @@ export class Gateway {
     }
   }
 
+  /** Never throws: it runs in `catch` blocks whose callers settle the request right after. */
   #internalError(res: ServerResponse, error: unknown): void {
     this.#logger.error({ err: error }, 'unhandled error in gateway pipeline');
-    this.#refuse(res, 'internal', '', UNMATCHED_LABEL, 'unavailable');
+    try {
+      this.#refuse(res, 'internal', '', UNMATCHED_LABEL, 'unavailable');
+    } catch (writeError) {
+      this.#logger.error({ err: writeError }, 'could not answer 500; closing the connection');
+      res.destroy();
+    }
   }
 
   /** One request is done with the pipeline: it no longer holds up a drain. */

@@ -12,7 +12,7 @@ export type ForwardOutcome =
 /** Called once per forwarded request, when both sides are done with it. */
 export type ForwardSettled = (outcome: ForwardOutcome) => void;
 
-const CLIENT_ABORTED: ForwardOutcome = Object.freeze({ kind: 'client_aborted' });
+export const CLIENT_ABORTED: ForwardOutcome = Object.freeze({ kind: 'client_aborted' });
 
 /**
  * Bridges one undici request to one Node `ServerResponse`: status and headers are written when the
@@ -88,6 +88,11 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.#upstreamDone = true;
+    // A destroyed response emits neither 'finish' nor 'close' on end(): settle here.
+    if (this.#res.destroyed) {
+      this.#finish(CLIENT_ABORTED);
+      return;
+    }
     // Settles on 'finish' (flushed to the client) or 'close' (client left first).
     this.#res.end();
   }

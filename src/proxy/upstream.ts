@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { InvalidUpstreamOptionsError } from './errors.js';
-import { ForwardHandler, type ForwardSettled } from './forward-handler.js';
+import { CLIENT_ABORTED, ForwardHandler, type ForwardSettled } from './forward-handler.js';
 
 export type { ForwardOutcome, ForwardSettled } from './forward-handler.js';
 export { classifyUpstreamError, type UpstreamErrorKind, upstreamErrorStatus } from './upstream-error.js';
@@ -58,6 +58,12 @@ export class Upstream {
    * cache-hit path stays synchronous up to here.
    */
   forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, settled: ForwardSettled): void {
+    // The client left while the request waited (on a store lookup): its 'close' has fired already,
+    // so a handler would never hear of it, and a destroyed response emits nothing more.
+    if (res.destroyed) {
+      settled(CLIENT_ABORTED);
+      return;
+    }
     this.#pool.dispatch(
       {
         path: target.path,

@@ -11,31 +11,33 @@
 /**
  * Looks up a batch of tokens (see `TurnBatcher`). KEYS: tok:{hash} each. ARGV: prefix, then the
  * request's owner for each key (a fine-grained token uses its own). One answer per key, in order:
- * false (no such token), 'corrupt' (a record this script cannot read: that lookup fails, the rest
- * of the batch does not), or [tokenJson, policyJson|false, role|false, orgRegistered 0/1].
+ * false (no such token), 'corrupt' (a record this script cannot read, or a key of the wrong type:
+ * that lookup fails, the rest of the batch does not), or
+ * [tokenJson, policyJson|false, role|false, orgRegistered 0/1].
  */
 export const LOOKUP_MANY_LUA = `
 local prefix = ARGV[1]
+local function lookup(key, asked)
+  local json = redis.call('GET', key)
+  if not json then return false end
+  local ok, rec = pcall(cjson.decode, json)
+  local owner = asked
+  if ok and type(rec) == 'table' and rec['kind'] == 'fine_grained' then owner = rec['resourceOwner'] end
+  if not ok or type(rec) ~= 'table' or type(owner) ~= 'string' or type(rec['user']) ~= 'string' then
+    return 'corrupt'
+  end
+  local base = prefix .. 'org:' .. owner
+  local policy = redis.call('GET', base .. ':policy')
+  local role = redis.call('HGET', base .. ':members', rec['user'])
+  local registered = 0
+  if policy or redis.call('EXISTS', base .. ':members') == 1 then registered = 1 end
+  return {json, policy, role, registered}
+end
 local out = {}
 for i = 1, #KEYS do
-  local json = redis.call('GET', KEYS[i])
-  if not json then
-    out[i] = false
-  else
-    local ok, rec = pcall(cjson.decode, json)
-    local owner = ARGV[i + 1]
-    if ok and type(rec) == 'table' and rec['kind'] == 'fine_grained' then owner = rec['resourceOwner'] end
-    if not ok or type(rec) ~= 'table' or type(owner) ~= 'string' or type(rec['user']) ~= 'string' then
-      out[i] = 'corrupt'
-    else
-      local base = prefix .. 'org:' .. owner
-      local policy = redis.call('GET', base .. ':policy')
-      local role = redis.call('HGET', base .. ':members', rec['user'])
-      local registered = 0
-      if policy or redis.call('EXISTS', base .. ':members') == 1 then registered = 1 end
-      out[i] = {json, policy, role, registered}
-    end
-  end
+  -- A command error (a key of the wrong type) fails this lookup alone, not the batch.
+  local ok, entry = pcall(lookup, KEYS[i], ARGV[i + 1])
+  if ok then out[i] = entry else out[i] = 'corrupt' end
 end
 return out
 `;

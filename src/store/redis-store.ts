@@ -219,7 +219,10 @@ export class RedisGrantStore implements GrantStore {
     for (const { owner } of batch) args.push(owner);
     const reply = await this.#run(() => this.#scripts.lookupMany(batch.length, ...args));
     if (!Array.isArray(reply) || reply.length !== batch.length) throw corrupt('lookup reply');
-    return reply.map(decodeLookup);
+    const answers = reply.map(decodeLookup);
+    // The script answered, but not for these: counted like an error reply from Redis.
+    for (const answer of answers) if (answer instanceof Error) this.#observer.commandFailed?.('error');
+    return answers;
   }
 
   async createToken(tokenHash: string, record: TokenRecord): Promise<void> {

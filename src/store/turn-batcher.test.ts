@@ -122,6 +122,15 @@ describe('TurnBatcher', () => {
     expect((settled[0] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
   });
 
+  it('fails every call when the run answers something that is not a list', async () => {
+    const batcher = new TurnBatcher<number, number>(
+      16,
+      async () => ({ length: 2 }) as unknown as readonly number[],
+    );
+    const settled = await Promise.allSettled([batcher.add(1), batcher.add(2)]);
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+  });
+
   it('refuses a batch size that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() => new TurnBatcher(bad, async () => [])).toThrow(TypeError);

@@ -62,8 +62,8 @@ export class TurnBatcher<Input, Output> {
     }
     running.then(
       (outputs) => {
-        if (outputs.length !== batch.length) {
-          const error = new Error(`a batch of ${batch.length} got ${outputs.length} answers`);
+        if (!Array.isArray(outputs) || outputs.length !== batch.length) {
+          const error = new Error(`a batch of ${batch.length} got an answer of another shape`);
           for (const w of batch) w.reject(error);
           return;
         }
