@@ -50,9 +50,8 @@ export class Upstream {
    * Streams the request body from `req` to the upstream and the response back into `res`, then
    * calls `settled` exactly once. undici reports every failure through the handler, never by
    * throwing; a request it refuses outright (an invalid header, a closed pool) settles before this
-   * returns. On `upstream_error` with
-   * `afterHeaders: false` nothing was written to `res`, so the caller answers 502/504; with
-   * `afterHeaders: true` the client connection has been cut.
+   * returns. On `upstream_error` with `afterHeaders: false` nothing was written to `res`, so the
+   * caller answers 502/504; with `afterHeaders: true` the client connection has been cut.
    *
    * A callback rather than a promise: this runs once per proxied request, and the gateway's
    * cache-hit path stays synchronous up to here.

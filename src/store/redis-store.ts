@@ -218,7 +218,8 @@ export class RedisGrantStore implements GrantStore {
     args.push(this.#p);
     for (const { owner } of batch) args.push(owner);
     const reply = await this.#run(() => this.#scripts.lookupMany(batch.length, ...args));
-    if (!Array.isArray(reply) || reply.length !== batch.length) throw corrupt('lookup reply');
+    // The batcher refuses an answer of another length; a reply that is no list at all is corrupt.
+    if (!Array.isArray(reply)) throw corrupt('lookup reply');
     const answers = reply.map(decodeLookup);
     // The script answered, but not for these: counted like an error reply from Redis.
     for (const answer of answers) if (answer instanceof Error) this.#observer.commandFailed?.('error');

@@ -14,6 +14,7 @@ import {
   type StoreObserver,
 } from '../../src/store/redis-store.js';
 import { freePort } from '../helpers/free-port.js';
+import { startRedisMonitor } from '../helpers/redis-monitor.js';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 import { grantStoreContract } from './grant-store.contract.js';
 import { classic, fineGrained, randomHash, recordInvalidations } from './token-fixtures.js';
@@ -102,18 +103,14 @@ describe('RedisGrantStore', () => {
    * part of the script's one round trip and are left out.
    */
   async function watchCommands(): Promise<(work: () => Promise<unknown>) => Promise<string[][]>> {
-    // No ready check on the monitor's connection: its INFO would race MONITOR there, and ioredis
-    // then meets a monitor line where it expects a reply ("Command queue state error"). Every
-    // other connection is ready before the first mark, so no handshake lands between two marks.
-    const base = new Redis(redis.url, { enableReadyCheck: false });
-    opened.push({ close: () => base.quit() });
-    const monitor = await base.monitor();
-    opened.push({ close: async () => monitor.disconnect() });
+    const monitor = await startRedisMonitor(redis.url);
+    opened.push({ close: async () => monitor.close() });
+    // Ready before the first mark, so that its handshake never lands between two marks.
     const marker = openClient();
     await marker.ping();
     const seen: { args: string[]; source: string }[] = [];
     const waiting = new Map<string, () => void>();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    monitor.onCommand((args, source) => {
       seen.push({ args, source });
       if (args[0]?.toLowerCase() === 'echo' && args[1]) waiting.get(args[1])?.();
     });

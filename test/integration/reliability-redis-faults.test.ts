@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken, hashToken } from '../../src/tokens/format.js';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.js';
+import { type RedisMonitor, startRedisMonitor } from '../helpers/redis-monitor.js';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 import { admin, call, createToken, eventually, type GatewayAnswer, stackConfig } from '../helpers/stack.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -244,17 +245,15 @@ describe.skipIf(Boolean(process.env.PATGATE_TEST_REDIS_URL))(
 );
 
 describe('stampedes and floods', () => {
-  let monitor: Redis;
+  let monitor: RedisMonitor;
   let marker: Redis;
   const seen: string[][] = [];
   const waiting = new Map<string, () => void>();
 
   beforeAll(async () => {
     marker = new Redis(redis.url);
-    // No ready check: its INFO would race MONITOR on the monitor's own connection, and ioredis
-    // then meets a monitor line where it expects a reply ("Command queue state error").
-    monitor = await new Redis(redis.url, { enableReadyCheck: false }).monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    monitor = await startRedisMonitor(redis.url);
+    monitor.onCommand((args, source) => {
       // Commands a script runs itself are part of its one round trip.
       if (source !== 'lua') seen.push(args);
       if (args[0]?.toLowerCase() === 'echo' && args[1] !== undefined) waiting.get(args[1])?.();
@@ -262,7 +261,7 @@ describe('stampedes and floods', () => {
   });
 
   afterAll(async () => {
-    monitor?.disconnect();
+    monitor?.close();
     await marker?.quit();
   });
 
