@@ -26,5 +26,13 @@ EXPOSE 8080 8081
 # /healthz lives on the admin listener (8081 by default).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:8081/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "dist/src/main.js"]
+# Two V8 settings for one event loop per core, the deployment this image is built for (several
+# instances behind a load balancer). Measured: see README "Performance".
+# --single-threaded-gc: the garbage collector marks and sweeps on the main thread, in small
+#   incremental steps. Its helper threads would otherwise compete with the event loop for the
+#   instance's core, and a major GC then stalls every request in flight for 10-30 ms.
+# --no-memory-reducer: an idle process keeps its heap. Shrunk, the next burst of load pays for
+#   regrowing it: a minimal young generation, early promotion, mark-compacts in the first seconds.
+# The benchmark and .ci/docker-steps read this line.
+ENTRYPOINT ["node", "--single-threaded-gc", "--no-memory-reducer", "dist/src/main.js"]
 CMD ["serve", "--config", "/app/config/patgate.yaml"]

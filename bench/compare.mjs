@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { applyRuntime } from './lib/image-runtime.mjs';
 import { drive, pickDriver } from './lib/load.mjs';
-import { imageGlibcTunables } from './lib/malloc.mjs';
 import { seedTokens, startPatgate } from './lib/patgate.mjs';
 import { cpuLayout, freePort, pinSelf, procCpuUs, start, stop, waitForPort } from './lib/procs.mjs';
 import { startPrivateRedis } from './lib/redis.mjs';
@@ -32,8 +32,8 @@ if (args.b === undefined) {
   process.stderr.write('usage: node bench/compare.mjs --b OTHER_DIST_SRC [--a DIST_SRC] [--rounds N]\n');
   process.exit(2);
 }
-// Every process runs with the allocator settings the image ships, as in bench/run.mjs.
-process.env.GLIBC_TUNABLES = imageGlibcTunables();
+// Every process runs with the allocator settings and node flags the image ships, as in bench/run.mjs.
+const NODE_FLAGS = applyRuntime('image');
 const PATH = args.large ? '/repos/acme/api/contents/assets/large.bin' : '/repos/acme/api/issues/1347';
 const ROUNDS = Number(args.rounds);
 const DURATION_S = Number(args.duration);
@@ -52,7 +52,12 @@ try {
   const port = await freePort();
   const bare = start(
     process.execPath,
-    [fileURLToPath(new URL('./proxies/bare.mjs', import.meta.url)), String(port), upstream.url],
+    [
+      ...NODE_FLAGS,
+      fileURLToPath(new URL('./proxies/bare.mjs', import.meta.url)),
+      String(port),
+      upstream.url,
+    ],
     { core: layout.proxyCore },
   );
   await waitForPort(port);
@@ -71,6 +76,7 @@ try {
       maxEntries: args.cold ? 1_000 : 100_000,
       core: layout.proxyCore,
       distDir,
+      nodeArgs: NODE_FLAGS,
     });
     stops.push(pg.stop);
     targets[name] = { url: pg.url, pid: pg.pid };

@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { analyse } from './lib/cpuprofile.mjs';
+import { applyRuntime } from './lib/image-runtime.mjs';
 import { drive, pickDriver } from './lib/load.mjs';
-import { imageGlibcTunables } from './lib/malloc.mjs';
 import { seedTokens, startPatgate } from './lib/patgate.mjs';
 import { cpuLayout, freePort, pinSelf, procCpuUs, start, stop, waitForPort } from './lib/procs.mjs';
 import { startPrivateRedis } from './lib/redis.mjs';
@@ -32,8 +32,8 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-// Every process runs with the allocator settings the image ships, as in bench/run.mjs.
-process.env.GLIBC_TUNABLES = imageGlibcTunables();
+// Every process runs with the allocator settings and node flags the image ships, as in bench/run.mjs.
+const NODE_FLAGS = applyRuntime('image');
 const PATH = args.large ? '/repos/acme/api/contents/assets/large.bin' : '/repos/acme/api/issues/1347';
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const BENCH = fileURLToPath(new URL('./', import.meta.url));
@@ -94,6 +94,7 @@ async function main() {
         maxEntries: args.cold ? 1_000 : 100_000,
         core: layout.proxyCore,
         cpuProfDir: profDir,
+        nodeArgs: NODE_FLAGS,
         ...(args.dist === undefined ? {} : { distDir: resolve(args.dist) }),
       });
     } else {
@@ -101,7 +102,7 @@ async function main() {
       const script = join(BENCH, 'proxies', `${args.target}.mjs`);
       const child = start(
         process.execPath,
-        ['--cpu-prof', '--cpu-prof-dir', profDir, script, String(port), upstream.url],
+        [...NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', profDir, script, String(port), upstream.url],
         {
           core: layout.proxyCore,
         },

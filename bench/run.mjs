@@ -2,15 +2,15 @@
 // See README "Performance" and issue #6. Builds nothing itself: the npm script builds first.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--duration S] [--driver wrk|autocannon]
-//                      [--upstream nginx|node] [--connections N] [--scale] [--malloc image|default]
+//                      [--upstream nginx|node] [--connections N] [--scale] [--runtime image|default]
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { applyRuntime } from './lib/image-runtime.mjs';
 import { drive, pickDriver } from './lib/load.mjs';
-import { imageGlibcTunables } from './lib/malloc.mjs';
 import { cacheEntries, seedTokens, startPatgate, unknownTokens } from './lib/patgate.mjs';
 import {
   cpuLayout,
@@ -42,16 +42,16 @@ const { values: args } = parseArgs({
     scale: { type: 'boolean', default: false },
     retries: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
-    // image: every process runs with the allocator settings the Dockerfile ships; default: glibc's.
-    malloc: { type: 'string', default: 'image' },
+    // image: every process runs with the allocator settings and node flags the Dockerfile ships;
+    // default: glibc's and V8's defaults.
+    runtime: { type: 'string', default: 'image' },
   },
 });
 
-if (args.malloc !== 'image' && args.malloc !== 'default') throw new Error('--malloc is image or default');
-// Set before any process starts: children inherit it (the proxies, and the upstream, Redis and
-// load generator alike, so that no proxy gets an allocator the others do not).
-if (args.malloc === 'image') process.env.GLIBC_TUNABLES = imageGlibcTunables();
-else delete process.env.GLIBC_TUNABLES;
+// Set before any process starts: children inherit the allocator settings (the proxies, and the
+// upstream, Redis and load generator alike, so that no proxy gets an allocator the others do not);
+// every proxy gets the node flags, patgate and the baselines alike.
+const NODE_FLAGS = applyRuntime(args.runtime);
 const QUICK = args.quick;
 const ROUNDS = Number(args.rounds ?? (QUICK ? 2 : 5));
 const DURATION_S = Number(args.duration ?? (QUICK ? 2 : 3));
@@ -134,14 +134,18 @@ async function main() {
       ['hono', 'hono.mjs'],
     ]) {
       const port = await freePort();
-      const child = start(process.execPath, [join(BENCH, 'proxies', script), String(port), upstream.url], {
-        core,
-      });
+      const child = start(
+        process.execPath,
+        [...NODE_FLAGS, join(BENCH, 'proxies', script), String(port), upstream.url],
+        {
+          core,
+        },
+      );
       await waitForPort(port, 15_000, child);
       cleanups.push(() => stop(child));
       baselines[name] = { url: `http://127.0.0.1:${port}`, pid: child.pid };
     }
-    const common = { dir: work, upstreamUrl: upstream.url, redisUrl: redis.url, core };
+    const common = { dir: work, upstreamUrl: upstream.url, redisUrl: redis.url, core, nodeArgs: NODE_FLAGS };
     const pgWarm = await startPatgate({
       ...common,
       name: 'patgate',
@@ -326,10 +330,10 @@ async function main() {
       driver,
       upstream: upstream.kind === 'nginx' ? 'nginx (sendfile off)' : 'node:http',
       connections: CONNECTIONS,
-      malloc:
-        args.malloc === 'image'
-          ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES} (the image's)`
-          : 'glibc defaults',
+      runtime:
+        args.runtime === 'image'
+          ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}, node ${NODE_FLAGS.join(' ')} (the image's)`
+          : 'glibc and V8 defaults',
       rounds: ROUNDS,
       durationS: DURATION_S,
       warmupS: WARMUP_S,
@@ -689,7 +693,7 @@ function render(meta, summary, targets, flood, context) {
   ]);
   const tHeader = ['target', 'measured', 'result'];
   const tRows = targets.map((t) => [t.name, t.measured, t.pass ? 'PASS' : 'FAIL']);
-  const setup = `${meta.date} · commit ${meta.commit} · Node ${meta.node} · ${meta.cpus} CPUs · ${meta.pinning} · ${meta.driver}, ${meta.connections} connections, keep-alive · upstream ${meta.upstream} · malloc: ${meta.malloc} · ${meta.rounds} rounds of ${meta.durationS} s runs (each after ${meta.warmupS} s warm-up), every run between two runs of the bare proxy; "x bare" is the median over rounds of req/s ÷ the mean of those two, req/s and latencies are medians${meta.quick ? ' · QUICK' : ''} · ${meta.runtimeS} s total`;
+  const setup = `${meta.date} · commit ${meta.commit} · Node ${meta.node} · ${meta.cpus} CPUs · ${meta.pinning} · ${meta.driver}, ${meta.connections} connections, keep-alive · upstream ${meta.upstream} · runtime: ${meta.runtime} · ${meta.rounds} rounds of ${meta.durationS} s runs (each after ${meta.warmupS} s warm-up), every run between two runs of the bare proxy; "x bare" is the median over rounds of req/s ÷ the mean of those two, req/s and latencies are medians${meta.quick ? ' · QUICK' : ''} · ${meta.runtimeS} s total`;
   const text = `${setup}\n\n${textTable(header, rows)}\n\n${textTable(tHeader, tRows)}\n\n${context.join('\n')}\n`;
   const markdown = `# patgate benchmark\n\n${setup}\n\n${markdownTable(header, rows)}\n\n${markdownTable(tHeader, tRows)}\n\n${context.map((line) => `- ${line}`).join('\n')}\n`;
   return { text, markdown };

@@ -35,7 +35,9 @@ const out = {
   status: result.non2xx,
   timeout: result.timeouts,
   p50_us: Math.round(result.latency.p50 * 1000),
+  p90_us: Math.round(result.latency.p90 * 1000),
   p99_us: Math.round(result.latency.p99 * 1000),
+  p999_us: Math.round(result.latency.p99_9 * 1000),
   mean_us: result.latency.mean * 1000,
   max_us: Math.round(result.latency.max * 1000),
 };

@@ -15,7 +15,7 @@ export function pickDriver(preference = 'auto') {
 /**
  * Drives `url` for `durationS` seconds. `token`: one fixed bearer (static request);
  * `tokenFile`: a different token per request, cycling from `start`.
- * Returns { rps, p50Ms, p99Ms, requests, non2xx, socketErrors }.
+ * Returns { rps, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, requests, non2xx, socketErrors }.
  */
 export async function drive({
   driver,
@@ -52,7 +52,10 @@ export async function drive({
   return {
     rps: r.requests / (r.duration_us / 1e6),
     p50Ms: r.p50_us / 1000,
+    p90Ms: r.p90_us / 1000,
     p99Ms: r.p99_us / 1000,
+    p999Ms: r.p999_us / 1000,
+    maxMs: r.max_us / 1000,
     requests: r.requests,
     non2xx: r.status,
     socketErrors: r.connect + r.read + r.write + r.timeout,

@@ -172,8 +172,30 @@ const TICK_US = 10_000;
 
 /** utime + stime of `pid` in µs (0 when unreadable). */
 export function procCpuUs(pid) {
+  return statCpuUs(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU time of a process's main thread and of all its other threads (V8's GC and compiler
+ * helpers, libuv's pool), in µs. On a pinned core the helpers run in the main thread's time.
+ */
+export function threadCpuUs(pid) {
+  let helpers = 0;
+  let tids = [];
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return { main: 0, helpers: 0 };
+  }
+  for (const tid of tids) {
+    if (tid !== String(pid)) helpers += statCpuUs(`/proc/${pid}/task/${tid}/stat`);
+  }
+  return { main: statCpuUs(`/proc/${pid}/task/${pid}/stat`), helpers };
+}
+
+function statCpuUs(path) {
+  try {
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields after the command: state(0) ppid(1) ... utime(11) stime(12).
     return (Number(fields[11]) + Number(fields[12])) * TICK_US;
