@@ -4,6 +4,7 @@
 //   node bench/run.mjs [--quick] [--rounds N] [--duration S] [--driver wrk|autocannon]
 //                      [--upstream nginx|node] [--connections N] [--scale] [--runtime image|default]
 import { execFileSync } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,16 +135,15 @@ async function main() {
       ['hono', 'hono.mjs'],
     ]) {
       const port = await freePort();
+      const logFile = join(work, `${name}.log`);
       const child = start(
         process.execPath,
         [...NODE_FLAGS, join(BENCH, 'proxies', script), String(port), upstream.url],
-        {
-          core,
-        },
+        { core, logFd: openSync(logFile, 'a') },
       );
       await waitForPort(port, 15_000, child);
       cleanups.push(() => stop(child));
-      baselines[name] = { url: `http://127.0.0.1:${port}`, pid: child.pid };
+      baselines[name] = { url: `http://127.0.0.1:${port}`, pid: child.pid, child, logFile };
     }
     const common = { dir: work, upstreamUrl: upstream.url, redisUrl: redis.url, core, nodeArgs: NODE_FLAGS };
     const pgWarm = await startPatgate({
@@ -190,12 +190,16 @@ async function main() {
         label: 'patgate, warm cache, 20 routes',
         url: pgWarm.url,
         pid: pgWarm.pid,
+        child: pgWarm.child,
+        logFile: join(work, 'patgate.log'),
         token: warmToken,
       },
       'patgate-5k': {
         label: `patgate, warm cache, ${BIG_ROUTES.toLocaleString('en-US')} routes`,
         url: pgBig.url,
         pid: pgBig.pid,
+        child: pgBig.child,
+        logFile: join(work, 'patgate-5k.log'),
         token: warmToken,
       },
       'bare-tokens': {
@@ -207,6 +211,8 @@ async function main() {
         label: 'patgate, cold cache (new token per request, Redis on the path)',
         url: pgCold.url,
         pid: pgCold.pid,
+        child: pgCold.child,
+        logFile: join(work, 'patgate-cold.log'),
         tokenFile: coldFile,
       },
     };
@@ -262,6 +268,9 @@ async function main() {
         const resume = pauseAllBut(proxyPids, entry.pid);
         try {
           await drive({ ...loadFor(scenario, entry, 0), durationS: primeS });
+        } catch (error) {
+          requireAlive(name, entry);
+          throw error;
         } finally {
           resume();
         }
@@ -282,9 +291,15 @@ async function main() {
           try {
             await drive({ ...load, durationS: WARMUP_S });
             result = await measuredRun(load, entry.pid);
+          } catch (error) {
+            // A load generator that cannot connect says so, but not to which proxy or why.
+            requireAlive(name, entry);
+            throw error;
           } finally {
             resume();
           }
+          // A proxy that died would otherwise score 0 req/s, a round like any other.
+          requireAlive(name, entry);
           log(
             `  ${scenario.name.padEnd(9)} r${round + 1} ${name.padEnd(13)} ${fmt.rps(result.rps).padStart(8)} req/s  p50 ${fmt.ms(result.p50Ms)} ms  p99 ${fmt.ms(result.p99Ms)} ms  ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req  foreign ${result.foreignCpus.toFixed(2)} CPU${result.attempts > 1 ? ` (${result.attempts} tries)` : ''}${result.non2xx + result.socketErrors > 0 ? `  (non-2xx ${result.non2xx}, socket errors ${result.socketErrors})` : ''}`,
           );
@@ -409,6 +424,19 @@ async function measuredRun(load, pid) {
 }
 
 /** Every proxy must answer 200 with the whole body before anything is measured. */
+function requireAlive(name, { child, logFile }) {
+  if (child.exitCode === null && child.signalCode === null) return;
+  let log = '';
+  try {
+    log = readFileSync(logFile, 'utf8').slice(-3000);
+  } catch {
+    // No log: the exit status is all there is.
+  }
+  throw new Error(
+    `${name} exited (${child.exitCode ?? child.signalCode}) during its run\n--- ${logFile} ---\n${log}`,
+  );
+}
+
 async function sanityCheck(entries, known) {
   for (const [name, entry] of Object.entries(entries)) {
     const token = entry.token ?? known[1];
