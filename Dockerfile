@@ -30,7 +30,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
 # instances behind a load balancer). Measured: see README "Performance".
 # --single-threaded-gc: the garbage collector marks and sweeps on the main thread, in small
 #   incremental steps. Its helper threads would otherwise compete with the event loop for the
-#   instance's core, and a major GC then stalls every request in flight for 10-30 ms.
+#   instance's core, and a major GC then stalls every request in flight for 20-35 ms.
 # --no-memory-reducer: an idle process keeps its heap. Shrunk, the next burst of load pays for
 #   regrowing it: a minimal young generation, early promotion, mark-compacts in the first seconds.
 # The benchmark and .ci/docker-steps read this line.

@@ -4,7 +4,7 @@
 // request to response, the client's turnaround, event-loop delay and GC pauses.
 //
 //   npm run build && node bench/latency.mjs [--rounds 4] [--duration 3] [--idle 0] [--runtime image|default]
-//                                          [--node-flags '--flag ...']
+//                                          [--node-flags='--flag ...']
 //
 // --idle S: both proxies sit stopped for S seconds before each measured run (after it, 1 s of
 // warm-up as in run.mjs). In `npm run bench` a candidate waits ~60 s between its runs while the

@@ -423,7 +423,7 @@ async function measuredRun(load, pid) {
   return { ...best, attempts };
 }
 
-/** Every proxy must answer 200 with the whole body before anything is measured. */
+/** Throws, with the tail of its output, if the proxy's process has exited. */
 function requireAlive(name, { child, logFile }) {
   if (child.exitCode === null && child.signalCode === null) return;
   let log = '';
@@ -437,6 +437,7 @@ function requireAlive(name, { child, logFile }) {
   );
 }
 
+/** Every proxy must answer 200 with the whole body before anything is measured. */
 async function sanityCheck(entries, known) {
   for (const [name, entry] of Object.entries(entries)) {
     const token = entry.token ?? known[1];
