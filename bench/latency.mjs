@@ -76,7 +76,6 @@ try {
 
   const pgOut = join(work, 'patgate.probe');
   await writeFile(pgOut, '');
-  process.env.LATENCY_PROBE_OUT = pgOut;
   const pg = await startPatgate({
     dir: work,
     name: 'patgate',
@@ -86,8 +85,8 @@ try {
     maxEntries: 100_000,
     core: layout.proxyCore,
     nodeArgs: probeArgs,
+    env: { LATENCY_PROBE_OUT: pgOut },
   });
-  delete process.env.LATENCY_PROBE_OUT;
   stops.push(pg.stop);
   targets.patgate = { url: pg.url, pid: pg.pid, out: pgOut };
 

@@ -63,7 +63,7 @@ export async function unknownTokens(count) {
  * Starts `patgate serve`. `routes`: size of the route map; `maxEntries`: cache.max_entries.
  * `cpuProfDir`: run under `node --cpu-prof` (the profile is written on SIGTERM exit).
  * `distDir`: another build's `dist/src` to run instead (see bench/compare.mjs).
- * `nodeArgs`: extra flags for node (e.g. V8 tracing while investigating).
+ * `nodeArgs`: extra flags for node (e.g. V8 tracing while investigating); `env`: extra environment.
  * `logLevel`: `info` (the default in production: every refusal is logged) unless told.
  */
 export async function startPatgate({
@@ -78,6 +78,7 @@ export async function startPatgate({
   distDir = fileURLToPath(DIST),
   logLevel = 'info',
   nodeArgs: extraNodeArgs = [],
+  env = {},
 }) {
   const port = await freePort();
   const adminPort = await freePort();
@@ -103,7 +104,7 @@ export async function startPatgate({
     {
       core,
       logFd,
-      env: { PATGATE_LOG_LEVEL: logLevel },
+      env: { ...env, PATGATE_LOG_LEVEL: logLevel },
     },
   );
   try {
