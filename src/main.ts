@@ -44,7 +44,7 @@ const routes = program.command('routes').description('check, explain and import 
 routes
   .command('check')
   .requiredOption('-c, --config <file>', 'config file')
-  .option('--strict', 'fail on warnings too (shadowed rules, unused features)')
+  .option('--strict', 'fail on warnings too (shadowed rules, unused features, resources outside the path)')
   .action(async (o: { config: string; strict?: boolean }) => {
     const { routesCheck } = await import('./cli/routes-commands.js');
     process.exitCode = await routesCheck(o.config, out, err, { strict: o.strict === true });

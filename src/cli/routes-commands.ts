@@ -9,7 +9,7 @@ import { readConfigFile } from './config-file.js';
 type Print = (line: string) => void;
 
 export interface RoutesCheckOptions {
-  /** Warnings (shadowed rules, unused features) fail the check too. */
+  /** Warnings (shadowed rules, resources outside the path, unused features) fail the check too. */
   readonly strict?: boolean;
 }
 
@@ -43,8 +43,8 @@ function formatWarning(w: RouteWarning, source: string): string {
 
 /**
  * `patgate routes check`: 2 with every error when the config does not load;
- * otherwise the warnings (shadowed rules, unused features) are printed and the
- * exit is 0, or 2 with `--strict`.
+ * otherwise the warnings (shadowed rules, resources outside the path, unused
+ * features) are printed and the exit is 0, or 2 with `--strict`.
  */
 export async function routesCheck(
   configPath: string,

@@ -1,21 +1,18 @@
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { PermissionSet } from '../grants/permission.js';
-import { compileRoutes } from '../routes/compile.js';
-import type { RouteError, RouteMatcher } from '../routes/types.js';
 import { type Config, configSchema } from './schema.js';
 
-/** A config that passed the schema and whose route map compiled. */
-export interface LoadedConfig {
+/** A config that passed the schema; its route map is compiled by `routes/load-config.ts`. */
+export interface ParsedConfig {
   readonly config: Config;
-  readonly matcher: RouteMatcher;
-  readonly implicit: PermissionSet;
+  /** 1-based line of each `routes[i]` in the file, for messages that point at a route. */
+  readonly routeLines: readonly (number | undefined)[];
   /** Where it came from, for messages. */
   readonly source: string;
 }
 
-export type LoadConfigResult =
-  | { readonly ok: true; readonly loaded: LoadedConfig }
+export type ParseConfigResult =
+  | { readonly ok: true; readonly parsed: ParsedConfig }
   | { readonly ok: false; readonly errors: readonly string[] };
 
 /** Values the environment may override (`PATGATE_REDIS_URL`). */
@@ -24,14 +21,14 @@ export interface ConfigOverrides {
 }
 
 /**
- * Parses, validates and compiles a config file's text (YAML or JSON: JSON is YAML).
+ * Parses and validates a config file's text (YAML or JSON: JSON is YAML).
  * Every error names the key or route at fault, with the file and line where known.
  */
-export function loadConfigText(
+export function parseConfigText(
   text: string,
   source: string,
   overrides: ConfigOverrides = {},
-): LoadConfigResult {
+): ParseConfigResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -53,17 +50,8 @@ export function loadConfigText(
     };
   }
   const config = parsed.data;
-  const lines = config.routes.map((_, i) => lineOf(doc, lineCounter, ['routes', i]));
-  const compiled = compileRoutes({
-    routes: config.routes,
-    features: config.features,
-    implicit: config.implicit,
-    lines,
-  });
-  if (!compiled.ok) {
-    return { ok: false, errors: compiled.errors.map((e) => formatRouteError(e, source)) };
-  }
-  return { ok: true, loaded: { config, matcher: compiled.matcher, implicit: compiled.implicit, source } };
+  const routeLines = config.routes.map((_, i) => lineOf(doc, lineCounter, ['routes', i]));
+  return { ok: true, parsed: { config, routeLines, source } };
 }
 
 function applyOverrides(raw: unknown, overrides: ConfigOverrides): unknown {
@@ -73,12 +61,6 @@ function applyOverrides(raw: unknown, overrides: ConfigOverrides): unknown {
   const record = raw as Record<string, unknown>;
   const store = typeof record.store === 'object' && record.store !== null ? record.store : {};
   return { ...record, store: { ...store, redis_url: overrides.redisUrl } };
-}
-
-export function formatRouteError(e: RouteError, source: string): string {
-  const where = e.line === undefined ? source : `${source}:${e.line}`;
-  if (e.index < 0) return `${where}: ${e.message}`;
-  return `${where}: routes[${e.index}] "${e.pattern}": ${e.message}`;
 }
 
 /** `routes[12].permission` from `['routes', 12, 'permission']`. */

@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { LEVELS } from '../grants/permission.js';
+import { parseCidr } from './cidr.js';
+import { LEVELS } from './permission.js';
 
 /** `host:port`, `[v6]:port` or `:port`. Port 0 asks the OS for a free one. */
 const listenAddress = z
@@ -61,14 +61,9 @@ const routeSchema = z
   });
 
 /** An IPv4 or IPv6 address, or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
-const cidr = z.string().refine((s) => {
-  const slash = s.indexOf('/');
-  const family = isIP(slash < 0 ? s : s.slice(0, slash));
-  if (family === 0) return false;
-  if (slash < 0) return true;
-  const prefix = s.slice(slash + 1);
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
-}, 'expected an IP address or CIDR block, e.g. "10.0.0.0/8"');
+const cidr = z
+  .string()
+  .refine((s) => parseCidr(s) !== null, 'expected an IP address or CIDR block, e.g. "10.0.0.0/8"');
 
 const LIMIT_DEFAULTS = {
   max_header_bytes: 16_384,
@@ -79,6 +74,11 @@ const LIMIT_DEFAULTS = {
   request_timeout_ms: 300_000,
   idle_timeout_ms: 5_000,
   max_connections_per_client: 256,
+  body_buffer_bytes: 1_048_576,
+  body_buffer_total_bytes: 67_108_864,
+  min_body_bytes_per_second: 256,
+  body_rate_grace_ms: 5_000,
+  max_upstream_requests_per_client: 64,
 };
 
 /** Bounds on what one client may make the gateway hold (README "Security model"). */
@@ -96,6 +96,27 @@ const limitsSchema = z
       .positive()
       .max(1_000_000)
       .default(LIMIT_DEFAULTS.max_connections_per_client),
+    // A body declared at most this long is read whole before an upstream connection is taken.
+    body_buffer_bytes: z.int().nonnegative().max(1_073_741_824).default(LIMIT_DEFAULTS.body_buffer_bytes),
+    // Bytes of request bodies held in memory at once, across all requests; past it, 503.
+    body_buffer_total_bytes: z
+      .int()
+      .nonnegative()
+      .max(68_719_476_736)
+      .default(LIMIT_DEFAULTS.body_buffer_total_bytes),
+    // After the grace period a body slower than this on average gets 408; 0 turns it off.
+    min_body_bytes_per_second: z
+      .int()
+      .nonnegative()
+      .max(1_073_741_824)
+      .default(LIMIT_DEFAULTS.min_body_bytes_per_second),
+    body_rate_grace_ms: z.int().nonnegative().max(600_000).default(LIMIT_DEFAULTS.body_rate_grace_ms),
+    // Upstream requests one client address may have in flight (after trusted_proxies).
+    max_upstream_requests_per_client: z
+      .int()
+      .positive()
+      .max(1_000_000)
+      .default(LIMIT_DEFAULTS.max_upstream_requests_per_client),
   })
   .refine((l) => l.headers_timeout_ms <= l.request_timeout_ms, {
     path: ['headers_timeout_ms'],
@@ -170,6 +191,13 @@ export const configSchema = z.strictObject({
   // Peers whose X-Forwarded-For/-Proto/-Host are believed and extended; empty: nobody's.
   trusted_proxies: z.array(cidr).default([]),
   limits: limitsSchema,
+  headers: z
+    .strictObject({
+      // Forward client header names holding "_" (nginx's underscores_in_headers). Spellings of
+      // the gateway's own and provenance headers are dropped either way.
+      allow_underscores: z.boolean().default(false),
+    })
+    .default({ allow_underscores: false }),
 });
 
 /** The config as written by the operator, after defaults. */

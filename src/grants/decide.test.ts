@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DecideInput, decide } from './decide.js';
 import type { DenyReason } from './decision.js';
+import { InstantMemo } from './instant.js';
 import {
   DEFAULT_ORG_POLICY,
   type MemberRole,
@@ -656,6 +657,18 @@ describe('decide: properties', () => {
         const token = { ...input.snapshot.token, expiresAt: iso(NOW - ago) };
         const decision = decide(withToken(input, token));
         expect(decision.kind).toBe('deny');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('answers the same with an instants memo as without, whatever the memo already holds', () => {
+    // Two slots: the memo is mostly full of other tokens' instants, so hits, misses and
+    // evictions all happen across runs.
+    const memo = new InstantMemo(2);
+    fc.assert(
+      fc.property(inputArb, (input) => {
+        expect(decide({ ...input, instants: memo })).toEqual(decide(input));
       }),
       { numRuns: 1000 },
     );

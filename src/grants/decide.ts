@@ -1,5 +1,6 @@
 import type { RouteRequirement } from '../routes/types.js';
 import type { Decision, DenyReason } from './decision.js';
+import { type InstantMemo, parseInstant } from './instant.js';
 import type { OwnerState } from './owner.js';
 import { formatPermission, holds, levelRank, type Permission, type PermissionSet } from './permission.js';
 import type { RequestResource } from './resource.js';
@@ -16,101 +17,24 @@ export interface DecideInput {
   readonly hideForbidden: boolean;
   /** Epoch milliseconds. */
   readonly now: number;
+  /**
+   * Where parsed instants are remembered across calls (the gateway keeps one); without it
+   * every call parses the token's instants again, with the same result.
+   */
+  readonly instants?: InstantMemo;
 }
 
 const DAY_MS = 86_400_000;
 
-/**
- * `Date.parse` for the one shape the stores write (`toISOString()`: `YYYY-MM-DDTHH:MM:SS.sssZ`),
- * without the general parser: decisions run on every request and read one to three instants.
- * Anything else, or any field out of range, goes to `Date.parse`, so the result is always the
- * same as `Date.parse(text)` (NaN included: an unparseable instant fails closed below).
- */
-export function parseInstant(text: string): number {
-  if (
-    text.length !== 24 ||
-    text.charCodeAt(4) !== 0x2d ||
-    text.charCodeAt(7) !== 0x2d ||
-    text.charCodeAt(10) !== 0x54 ||
-    text.charCodeAt(13) !== 0x3a ||
-    text.charCodeAt(16) !== 0x3a ||
-    text.charCodeAt(19) !== 0x2e ||
-    text.charCodeAt(23) !== 0x5a
-  ) {
-    return Date.parse(text);
-  }
-  const year = digits(text, 0, 4);
-  const month = digits(text, 5, 2);
-  const day = digits(text, 8, 2);
-  const hour = digits(text, 11, 2);
-  const minute = digits(text, 14, 2);
-  const second = digits(text, 17, 2);
-  const ms = digits(text, 20, 3);
-  // Date.UTC reads years 0-99 as 1900-1999, and Date.parse has its own rules past these ranges.
-  if (
-    !(year >= 100) ||
-    !(month >= 1 && month <= 12) ||
-    !(day >= 1 && day <= 31) ||
-    !(hour >= 0 && hour <= 23) ||
-    !(minute >= 0 && minute <= 59) ||
-    !(second >= 0 && second <= 59) ||
-    !(ms >= 0)
-  ) {
-    return Date.parse(text);
-  }
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
-}
-
-// A token's instants are read on every request that reuses its cached record: a small
-// direct-mapped memo (no allocation, no Map growth) keeps the warm path from parsing them again.
-// The slot hashes the whole text: a token's expiry is often its creation plus whole days, so the
-// time-of-day digits alone would put both in one slot. A collision only costs a parse, and the
-// memo is keyed by the full text, so `instant` stays a pure function.
-const MEMO_SLOTS = 1024;
-const memoText: string[] = new Array<string>(MEMO_SLOTS).fill('');
-const memoMs = new Float64Array(MEMO_SLOTS);
-
-function instant(text: string): number {
-  let hash = 0;
-  if (text.length === 24) {
-    // `YYYY-MM-DDTHH:MM:SS.sssZ`: the month, day, hour, minute, second and millisecond digits.
-    hash =
-      text.charCodeAt(6) +
-      text.charCodeAt(8) * 3 +
-      text.charCodeAt(9) * 7 +
-      text.charCodeAt(12) * 13 +
-      text.charCodeAt(14) * 31 +
-      text.charCodeAt(15) * 37 +
-      text.charCodeAt(17) * 97 +
-      text.charCodeAt(18) * 101 +
-      text.charCodeAt(20) * 211 +
-      text.charCodeAt(21) * 223 +
-      text.charCodeAt(22) * 227;
-  } else {
-    for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
-  }
-  const slot = (hash ^ (hash >>> 10)) & (MEMO_SLOTS - 1);
-  if (memoText[slot] === text && text !== '') return memoMs[slot] as number;
-  const ms = parseInstant(text);
-  memoText[slot] = text;
-  memoMs[slot] = ms;
-  return ms;
-}
-
-/** The decimal number in `text[start, start + count)`, or -1 if a character is not a digit. */
-function digits(text: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const d = text.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return -1;
-    value = value * 10 + d;
-  }
-  return value;
+/** Through the caller's memo when it gave one; a plain parse otherwise (same result). */
+function instant(memo: InstantMemo | undefined, text: string): number {
+  return memo === undefined ? parseInstant(text) : memo.parse(text);
 }
 
 /**
- * Decides whether an identified token may make a request. Pure; allocates only
- * its result on the allow path, since it runs on every proxied request.
+ * Decides whether an identified token may make a request. Pure (the caller's
+ * `instants` memo never changes a result); allocates only its result on the allow
+ * path, since it runs on every proxied request.
  *
  * Checks run in this order, and the first failure is the answer:
  *  1. lifecycle: revoked, then expired. A dead token is reported as dead
@@ -129,7 +53,7 @@ function digits(text: string, start: number, count: number): number {
  */
 export function decide(input: DecideInput): Decision {
   const { token, owner } = input.snapshot;
-  const { resource } = input;
+  const { resource, instants } = input;
   const id = token.id;
 
   // 1. Lifecycle. An unparseable instant counts as expired: fail closed.
@@ -137,7 +61,8 @@ export function decide(input: DecideInput): Decision {
     const at = token.revokedAt === undefined ? '' : ` at ${token.revokedAt}`;
     return deny('token_revoked', `token ${id} was revoked${at}${reasonSuffix(token.statusReason)}`, id);
   }
-  if (!(instant(token.expiresAt) > input.now)) {
+  const expiresAt = instant(instants, token.expiresAt);
+  if (!(expiresAt > input.now)) {
     return deny('token_expired', `token expired at ${token.expiresAt}`, id);
   }
 
@@ -187,7 +112,7 @@ export function decide(input: DecideInput): Decision {
   const maxDays = org?.policy.maxLifetimeDays ?? null;
   if (maxDays !== null) {
     // A regenerated token's lifetime starts again at regeneration.
-    const lifetime = instant(token.expiresAt) - instant(token.regeneratedAt ?? token.createdAt);
+    const lifetime = expiresAt - instant(instants, token.regeneratedAt ?? token.createdAt);
     // Written as !(<=) so that an unparseable createdAt (NaN) is refused.
     if (!(lifetime <= maxDays * DAY_MS)) {
       const days = Number.isFinite(lifetime) ? `${Math.ceil(lifetime / DAY_MS)} days` : 'an unknown time';

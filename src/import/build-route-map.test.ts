@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfigText } from '../config/load.js';
+import { loadConfigText } from '../routes/load-config.js';
 import { importOpenApi, type RouteMapImport } from './build-route-map.js';
 import { globMatches } from './map-operation.js';
 import { renderRouteMap } from './render-yaml.js';
@@ -278,13 +278,13 @@ describe('warnings', () => {
   it('says when an unmapped operation is still matched by another route', () => {
     const result = imported(
       doc({
-        '/user/{account_id}': { get: { 'x-patgate-permission': 'metadata:read' } },
+        '/user/{item_id}': { get: { 'x-patgate-permission': 'metadata:read' } },
         '/user/installations': { get: { operationId: 'apps/list' } },
       }),
     );
-    expect(result.unmapped[0]?.reachableVia).toBe('GET /user/{account_id}');
+    expect(result.unmapped[0]?.reachableVia).toBe('GET /user/{item_id}');
     expect(result.warnings).toEqual([
-      'unmapped GET /user/installations (apps/list) is still matched by route "GET /user/{account_id}"',
+      'unmapped GET /user/installations (apps/list) is still matched by route "GET /user/{item_id}"',
     ]);
   });
 
@@ -371,5 +371,145 @@ describe('renderRouteMap', () => {
     expect(text).not.toContain('upstream:');
     expect(text).toContain('features: {}');
     expect(text).toContain('  - route: "GET /a"');
+  });
+});
+
+describe('resources outside the path', () => {
+  const document = {
+    openapi: '3.1.0',
+    info: { title: 'T', version: '1' },
+    paths: {
+      '/search/issues': {
+        get: {
+          operationId: 'search/issues',
+          'x-patgate-permission': 'metadata:read',
+          parameters: [
+            { name: 'q', in: 'query', schema: { type: 'string' } },
+            { $ref: '#/components/parameters/page' },
+          ],
+        },
+      },
+      '/repos/{owner}/{repo}/forks': {
+        post: {
+          operationId: 'repos/fork',
+          'x-patgate-permission': 'contents:read',
+          requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/fork' } } } },
+        },
+      },
+      '/repos/{owner}/{repo}/transfer': {
+        parameters: [{ $ref: '#/components/parameters/owner-filter' }],
+        post: {
+          operationId: 'repos/transfer',
+          'x-patgate-permission': 'administration:write',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: { allOf: [{ type: 'object', properties: { new_owner: {}, team_ids: {} } }] },
+              },
+            },
+          },
+        },
+      },
+      '/meta': {
+        get: {
+          operationId: 'meta',
+          'x-patgate-public': true,
+          parameters: [{ name: 'q', in: 'query' }],
+        },
+      },
+      '/repos/{owner}/{repo}/issues': {
+        get: {
+          operationId: 'issues/list',
+          'x-patgate-permission': 'issues:read',
+          parameters: [
+            { name: 'state', in: 'query' },
+            { name: 'repo_note', in: 'header' },
+          ],
+          requestBody: { content: { 'application/json': { schema: { properties: { title: {} } } } } },
+        },
+      },
+    },
+    components: {
+      parameters: {
+        page: { name: 'page', in: 'query' },
+        'owner-filter': { name: 'owner', in: 'query' },
+      },
+      schemas: {
+        fork: { type: 'object', properties: { organization: { type: 'string' }, name: { type: 'string' } } },
+      },
+    },
+  };
+
+  it('lists the owners and repositories each operation takes in its query or body', () => {
+    const result = imported(document);
+    const outside = Object.fromEntries(result.routes.map((r) => [r.operations[0], r.outsidePath]));
+    expect(outside).toEqual({
+      'search/issues': ['query "q" (a search query: qualifiers such as repo:, org:, user:)'],
+      'repos/fork': ['body "organization" (an owner?)'],
+      'repos/transfer': ['query "owner" (an owner?)', 'body "new_owner" (an owner?)'],
+      // Public: no token is checked, so no owner of the token's can differ.
+      meta: [],
+      // Headers are not read; neither are names that are no owner or repository.
+      'issues/list': [],
+    });
+  });
+
+  it('warns on each, and marks it beside the route in the YAML', () => {
+    const result = imported(document);
+    expect(result.warnings).toEqual([
+      'route "GET /search/issues": resources outside the path: query "q" (a search query: qualifiers such as repo:, org:, user:); the upstream must check it; the gateway checks only the path\'s resource',
+      'route "POST /repos/{owner}/{repo}/forks": resources outside the path: body "organization" (an owner?); the upstream must check it; the gateway checks only the path\'s resource',
+      'route "POST /repos/{owner}/{repo}/transfer": resources outside the path: query "owner" (an owner?), body "new_owner" (an owner?); the upstream must check them; the gateway checks only the path\'s resource',
+    ]);
+    const yaml = renderRouteMap(result);
+    expect(yaml).toContain(
+      '  - route: "GET /search/issues"  # search/issues [x-patgate-permission]; resources outside the path: query "q" (a search query: qualifiers such as repo:, org:, user:); the upstream must check it\n',
+    );
+    expect(yaml).toContain(
+      '  - route: "POST /repos/{owner}/{repo}/forks"  # repos/fork [x-patgate-permission]; resources outside the path: body "organization" (an owner?); the upstream must check it\n',
+    );
+    expect(yaml).toContain('  - route: "GET /meta"  # meta [x-patgate-public]\n');
+  });
+
+  it('marks a path parameter that binds nothing, from the route lint, in the YAML too', () => {
+    const result = imported(
+      doc({
+        '/user/blocks/{username}': {
+          put: { operationId: 'users/block', 'x-patgate-permission': 'blocking:write' },
+        },
+      }),
+    );
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(
+      /^route "PUT \/user\/blocks\/\{username\}": resource outside the check: .*\{username\} \(an owner\?\)/,
+    );
+    expect(renderRouteMap(result)).toMatch(
+      /# users\/block \[x-patgate-permission\]; resource outside the check: binds no resource/,
+    );
+  });
+
+  it('unions what merged operations take', () => {
+    const result = imported(
+      doc({
+        '/s/{a}': {
+          get: {
+            operationId: 's1',
+            'x-patgate-permission': 'x:read',
+            parameters: [{ name: 'q', in: 'query' }],
+          },
+        },
+        '/s/{b}': {
+          get: {
+            operationId: 's2',
+            'x-patgate-permission': 'x:read',
+            parameters: [{ name: 'repo', in: 'query' }],
+          },
+        },
+      }),
+    );
+    expect(result.routes[0]?.outsidePath).toEqual([
+      'query "q" (a search query: qualifiers such as repo:, org:, user:)',
+      'query "repo" (a repository?)',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
+import { LEVELS, type Level, levelRank, parsePermission } from '../config/permission.js';
 import type { RouteConfig } from '../config/schema.js';
-import { LEVELS, type Level, levelRank, parsePermission } from '../grants/permission.js';
 import { compileRoutes } from '../routes/compile.js';
 import { lintRoutes } from '../routes/lint.js';
 import type { PatternSegment } from '../routes/pattern.js';
@@ -7,6 +7,7 @@ import { bindResource } from '../routes/resource-binding.js';
 import { type ConvertedPath, convertPath, samplePath, shapeKey } from './convert-path.js';
 import { globMatches, mapOperation, type RequirementSpec, type RuleUsage } from './map-operation.js';
 import { type OpenApiOperation, operationLabel, readOperations } from './openapi-operations.js';
+import { resourcesOutsidePath } from './outside-path.js';
 import { type ImportRules, NO_RULES } from './rules-schema.js';
 
 export interface ImportedRoute {
@@ -17,6 +18,11 @@ export interface ImportedRoute {
   readonly source: string;
   /** What the import changed or decided, for a comment beside the route. */
   readonly notes: readonly string[];
+  /**
+   * Owners or repositories its operations take outside the path (query, body), which the
+   * gateway does not check: e.g. `query "q" (a search query: ...)`. Empty for public routes.
+   */
+  readonly outsidePath: readonly string[];
 }
 
 export interface UnmappedOperation {
@@ -55,6 +61,7 @@ interface Candidate {
   /** Pattern parameter names. */
   readonly resource: RouteConfig['resource'];
   readonly source: string;
+  readonly outsidePath: readonly string[];
 }
 
 function opName(op: OpenApiOperation): string {
@@ -169,6 +176,8 @@ export function importOpenApi(document: unknown, rules: ImportRules = NO_RULES):
       requirement: mapping.requirement,
       resource,
       source: mapping.source,
+      // A public route checks no token, so there is no owner for another to differ from.
+      outsidePath: mapping.requirement.kind === 'public' ? [] : resourcesOutsidePath(op),
     };
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [candidate]);
@@ -196,7 +205,13 @@ export function importOpenApi(document: unknown, rules: ImportRules = NO_RULES):
   const features = deriveFeatures(routes, rules, errors);
   if (errors.length > 0) return { ok: false, errors };
 
-  const compiled = compileRoutes({ routes: routes.map((r) => r.route), features, implicit: rules.implicit });
+  // The body limit plays no part in an import: the map is written out, not served.
+  const compiled = compileRoutes({
+    routes: routes.map((r) => r.route),
+    features,
+    implicit: rules.implicit,
+    defaultMaxBodyBytes: 0,
+  });
   if (!compiled.ok) {
     return {
       ok: false,
@@ -205,6 +220,18 @@ export function importOpenApi(document: unknown, rules: ImportRules = NO_RULES):
   }
   for (const w of lintRoutes({ matcher: compiled.matcher, features })) {
     warnings.push(w.index < 0 ? `${w.pattern}: ${w.message}` : `route "${w.pattern}": ${w.message}`);
+    // Marked in the YAML too, beside the route, where a reviewer reads it.
+    const route = routes[w.index];
+    if (w.kind === 'unbound_resource' && route !== undefined) {
+      routes[w.index] = { ...route, notes: [...route.notes, w.message] };
+    }
+  }
+  for (const r of routes) {
+    if (r.outsidePath.length > 0) {
+      warnings.push(
+        `route "${r.route.route}": ${outsideNote(r.outsidePath)}; the gateway checks only the path's resource`,
+      );
+    }
   }
 
   // A value no literal equals, so the probe reaches only what a generic request would.
@@ -285,6 +312,8 @@ function resolveGroup(group: readonly Candidate[], conflicts: ImportConflict[]):
   if (first === undefined) return { kind: 'unmapped', reason: 'empty group' };
   const notes = [...first.converted.notes];
   const operations = members.map((c) => opName(c.op));
+  const outsidePath = [...new Set(members.flatMap((c) => c.outsidePath))];
+  if (outsidePath.length > 0) notes.push(outsideNote(outsidePath));
   if (members.length === 1) {
     return {
       kind: 'route',
@@ -293,6 +322,7 @@ function resolveGroup(group: readonly Candidate[], conflicts: ImportConflict[]):
         operations,
         source: first.source,
         notes,
+        outsidePath,
       },
     };
   }
@@ -326,8 +356,15 @@ function resolveGroup(group: readonly Candidate[], conflicts: ImportConflict[]):
       operations,
       source: [...new Set(members.map((c) => c.source))].join(' + '),
       notes,
+      outsidePath,
     },
   };
+}
+
+/** The comment and warning for the class "resources outside the path" (docs/routes.md). */
+function outsideNote(outsidePath: readonly string[]): string {
+  const them = outsidePath.length === 1 ? 'it' : 'them';
+  return `resources outside the path: ${outsidePath.join(', ')}; the upstream must check ${them}`;
 }
 
 function describeEntry(entry: ImportRules['map'][number]): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Level } from '../grants/permission.js';
+import type { Level } from '../config/permission.js';
 import { type OpenApiOperation, operationLabel } from './openapi-operations.js';
 import type { ImportRules, MapEntry, OperationOverride } from './rules-schema.js';
 

@@ -13,6 +13,10 @@ export interface OpenApiOperation {
   readonly xPermission: unknown;
   readonly xPublic: unknown;
   readonly xResource: unknown;
+  /** Names of its query parameters, the Path Item's included. */
+  readonly queryParams: readonly string[];
+  /** Top-level property names of its request body, across media types and `allOf`/`oneOf`/`anyOf`. */
+  readonly bodyFields: readonly string[];
 }
 
 export type ReadOperationsResult =
@@ -40,6 +44,52 @@ function resolveLocalRef(document: Record<string, unknown>, ref: string): unknow
     node = node[key];
   }
   return node;
+}
+
+/** Follows `$ref`s until a value that is not one; undefined past a few hops (a loop) or a dangling one. */
+function deref(document: Record<string, unknown>, value: unknown): unknown {
+  let node = value;
+  for (let hops = 0; hops < 8; hops++) {
+    if (!isRecord(node) || typeof node.$ref !== 'string') return node;
+    node = resolveLocalRef(document, node.$ref);
+  }
+  return undefined;
+}
+
+function queryParamNames(document: Record<string, unknown>, lists: readonly unknown[]): string[] {
+  const names = new Set<string>();
+  for (const list of lists) {
+    if (!Array.isArray(list)) continue;
+    for (const raw of list) {
+      const param = deref(document, raw);
+      if (isRecord(param) && param.in === 'query' && typeof param.name === 'string') names.add(param.name);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * The property names a request body can carry at its top level. Bodies are where a
+ * request can name another owner or repository than its path (a fork's target
+ * organization, a transfer's new owner), so the importer looks, without validating.
+ */
+function bodyFieldNames(document: Record<string, unknown>, requestBody: unknown): string[] {
+  const names = new Set<string>();
+  const body = deref(document, requestBody);
+  const content = isRecord(body) && isRecord(body.content) ? body.content : {};
+  const visit = (raw: unknown, depth: number): void => {
+    const schema = deref(document, raw);
+    if (!isRecord(schema) || depth > 4) return;
+    if (isRecord(schema.properties)) for (const name of Object.keys(schema.properties)) names.add(name);
+    for (const key of ['allOf', 'oneOf', 'anyOf'] as const) {
+      const members = schema[key];
+      if (Array.isArray(members)) for (const member of members) visit(member, depth + 1);
+    }
+    // A list of objects names as much as one object does.
+    if (schema.items !== undefined) visit(schema.items, depth + 1);
+  };
+  for (const media of Object.values(content)) if (isRecord(media)) visit(media.schema, 0);
+  return [...names];
 }
 
 /**
@@ -78,6 +128,8 @@ export function readOperations(document: unknown): ReadOperationsResult {
         xPermission: op['x-patgate-permission'],
         xPublic: op['x-patgate-public'],
         xResource: op['x-patgate-resource'],
+        queryParams: queryParamNames(document, [item.parameters, op.parameters]),
+        bodyFields: bodyFieldNames(document, op.requestBody),
       });
     }
   }

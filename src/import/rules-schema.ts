@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LEVELS } from '../grants/permission.js';
+import { LEVELS } from '../config/permission.js';
 
 /**
  * A permission in a rules file: `feature` (its level comes from the method) or
@@ -109,7 +109,6 @@ export const importRulesSchema = z.strictObject({
 export type ImportRules = z.infer<typeof importRulesSchema>;
 export type MapEntry = ImportRules['map'][number];
 export type OperationOverride = ImportRules['operations'][string];
-export type ResourceRule = ImportRules['resources'][number];
 
 /** No rules at all: only the document's own extensions map operations. */
 export const NO_RULES: ImportRules = importRulesSchema.parse({});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Level } from '../config/permission.js';
 import type { RouteConfig } from '../config/schema.js';
-import type { Level } from '../grants/permission.js';
 import { type CompileRoutesInput, compileRoutes } from './compile.js';
 import { parsePattern } from './pattern.js';
 import { type MatchStats, RouteTrie } from './trie.js';
@@ -23,7 +23,7 @@ function formatRouteError(error: RouteError): string {
 }
 
 function compile(routes: readonly RouteConfig[], extra: Partial<CompileRoutesInput> = {}) {
-  return compileRoutes({ routes, features: FEATURES, implicit: [], ...extra });
+  return compileRoutes({ routes, features: FEATURES, implicit: [], defaultMaxBodyBytes: 1024, ...extra });
 }
 
 function matcherFor(patterns: readonly string[]): RouteMatcher {
@@ -291,6 +291,29 @@ describe('requirements', () => {
   }
 });
 
+describe('body limits', () => {
+  it('gives each rule its own max_body_bytes, else the default; 0 stays 0 (refuses any body)', () => {
+    const result = compile(
+      [
+        { route: 'GET /a', permission: 'contents:read' },
+        { route: 'PUT /a', permission: 'contents:write', max_body_bytes: 0 },
+        { route: 'POST /a', permission: 'contents:write', max_body_bytes: 1_000_000 },
+        { route: 'GET /b', public: true },
+      ],
+      { defaultMaxBodyBytes: 4096 },
+    );
+    if (!result.ok) throw new Error(result.errors.map(formatRouteError).join('\n'));
+    expect(result.matcher.rules.map((r) => r.maxBodyBytes)).toEqual([4096, 0, 1_000_000, 4096]);
+    expect(result.matcher.match('PUT', '/a')?.rule.maxBodyBytes).toBe(0);
+  });
+
+  it('refuses a default that is not a non-negative integer, rather than compile rules without a limit', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, undefined as unknown as number]) {
+      expect(() => compile([], { defaultMaxBodyBytes: bad })).toThrow(RangeError);
+    }
+  });
+});
+
 describe('config errors', () => {
   const patternErrors: [string, string][] = [
     ['GET', 'expected "METHOD /path"'],
@@ -525,6 +548,7 @@ describe('a large table', () => {
         method: parsed.pattern.method,
         line: undefined,
         requirement: { kind: 'public' },
+        maxBodyBytes: 0,
       };
       expect(trie.insert(rule, parsed.pattern.segments)).toBeUndefined();
     });

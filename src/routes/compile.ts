@@ -1,5 +1,5 @@
+import type { Level, Permission, PermissionSet } from '../config/permission.js';
 import type { RouteConfig } from '../config/schema.js';
-import type { Level, Permission, PermissionSet } from '../grants/permission.js';
 import { parsePattern } from './pattern.js';
 import { buildRequirement } from './requirement.js';
 import { resolvePermission } from './resolve-permission.js';
@@ -12,6 +12,8 @@ export interface CompileRoutesInput {
   readonly features: Readonly<Record<string, readonly Level[]>>;
   /** Permissions every fine-grained token holds, e.g. `["metadata:read"]`. */
   readonly implicit: readonly string[];
+  /** `limits.max_body_bytes`: the body limit of a route that sets no `max_body_bytes` of its own. */
+  readonly defaultMaxBodyBytes: number;
   /** 1-based source line per route index, when known. */
   readonly lines?: readonly (number | undefined)[];
 }
@@ -26,6 +28,13 @@ export type CompileRoutesResult =
  * yields no matcher at all (deny by default, the old map stays on reload).
  */
 export function compileRoutes(input: CompileRoutesInput): CompileRoutesResult {
+  // A programming error, not a config one (the schema checks the config's value): refused
+  // here because a rule without a number would compare as "no limit" wherever it is read.
+  if (!Number.isSafeInteger(input.defaultMaxBodyBytes) || input.defaultMaxBodyBytes < 0) {
+    throw new RangeError(
+      `defaultMaxBodyBytes must be a non-negative integer, got ${input.defaultMaxBodyBytes}`,
+    );
+  }
   const errors: RouteError[] = [];
 
   const implicit: Permission[] = [];
@@ -59,6 +68,7 @@ export function compileRoutes(input: CompileRoutesInput): CompileRoutesResult {
       pattern: route.route,
       method: parsed.pattern.method,
       line,
+      maxBodyBytes: route.max_body_bytes ?? input.defaultMaxBodyBytes,
       // A rule with a bad requirement is still inserted so its conflicts are reported
       // too; the placeholder is unreachable because any error discards the trie.
       requirement: built.ok ? built.requirement : { kind: 'public' },

@@ -9,6 +9,7 @@ function ruleFor(route: RouteConfig): RouteRule {
     routes: [route],
     features: { contents: ['read', 'write'], issues: ['read'], pull_requests: ['read'], members: ['read'] },
     implicit: [],
+    defaultMaxBodyBytes: 1024,
   });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   const rule = result.matcher.rules[0];

@@ -1,4 +1,4 @@
-import { formatPermission, type PermissionSet } from '../grants/permission.js';
+import { formatPermission, type PermissionSet } from '../config/permission.js';
 import type { ResourceBinding, RouteRule } from './types.js';
 
 function describeResource(resource: ResourceBinding): string {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Level } from '../config/permission.js';
 import type { RouteConfig } from '../config/schema.js';
-import type { Level } from '../grants/permission.js';
 import { compileRoutes } from './compile.js';
 import { lintRoutes, type RouteWarning } from './lint.js';
 
@@ -15,7 +15,13 @@ function lint(
   features: Readonly<Record<string, readonly Level[]>> = FEATURES,
   featureLines?: Record<string, number>,
 ): RouteWarning[] {
-  const compiled = compileRoutes({ routes, features, implicit: [], lines: routes.map((_, i) => i + 10) });
+  const compiled = compileRoutes({
+    routes,
+    features,
+    implicit: [],
+    defaultMaxBodyBytes: 1024,
+    lines: routes.map((_, i) => i + 10),
+  });
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
   return lintRoutes({ matcher: compiled.matcher, features, ...(featureLines ? { featureLines } : {}) });
 }
@@ -87,6 +93,7 @@ describe('shadowed rules', () => {
           routes: patterns.map((route) => ({ route, public: true as const })),
           features: {},
           implicit: [],
+          defaultMaxBodyBytes: 1024,
         });
         if (!compiled.ok) return;
         const warned = new Set(lintRoutes({ matcher: compiled.matcher, features: {} }).map((w) => w.index));
@@ -144,6 +151,129 @@ describe('unused features', () => {
   it('does not count a public route as a use', () => {
     expect(lint([{ route: 'GET /a', public: true }], { contents: ['read'] }).map((w) => w.pattern)).toEqual([
       'features.contents',
+    ]);
+  });
+});
+
+describe('resources outside the path', () => {
+  const unbound = (routes: readonly RouteConfig[]): string[] =>
+    lint(routes)
+      .filter((w) => w.kind === 'unbound_resource')
+      .map((w) => w.pattern);
+
+  const cases: { route: RouteConfig; warns: boolean; why: string }[] = [
+    {
+      route: { route: 'PUT /user/blocks/{username}', permission: 'contents:write' },
+      warns: true,
+      why: 'an owner by name',
+    },
+    {
+      route: { route: 'GET /repositories/{id}', permission: 'contents:read' },
+      warns: true,
+      why: 'a repository by the collection it follows',
+    },
+    {
+      route: { route: 'GET /users/{id}/events', permission: 'contents:read' },
+      warns: true,
+      why: 'an owner by the collection it follows',
+    },
+    {
+      route: { route: 'GET /x/{repo}', permission: 'contents:read' },
+      warns: true,
+      why: '{repo} without {owner} binds nothing',
+    },
+    {
+      route: { route: 'GET /x/{repo_owner}/{repo_name}', permission: 'contents:read' },
+      warns: true,
+      why: 'unconventional names bind nothing',
+    },
+    {
+      route: { route: 'GET /files/{repo+}', permission: 'contents:read' },
+      warns: true,
+      why: 'a catch-all named like a repository',
+    },
+    {
+      route: { route: 'GET /repos/{owner}/{repo}', permission: 'contents:read' },
+      warns: false,
+      why: 'bound to the repository',
+    },
+    {
+      route: { route: 'GET /orgs/{org}/members/{username}', permission: 'contents:read' },
+      warns: false,
+      why: 'bound to the organization',
+    },
+    {
+      route: {
+        route: 'GET /p/{account}/{project}',
+        permission: 'contents:read',
+        resource: { owner: 'account', repo: 'project' },
+      },
+      warns: false,
+      why: 'bound with resource:',
+    },
+    {
+      route: { route: 'GET /users/{username}', public: true },
+      warns: false,
+      why: 'public: no token is checked',
+    },
+    {
+      route: { route: 'GET /gists/{gist_id}', permission: 'contents:read' },
+      warns: false,
+      why: 'names no owner or repository',
+    },
+    {
+      route: { route: 'GET /user/keys/{key_id}', permission: 'contents:read' },
+      warns: false,
+      why: 'the token user’s own keys',
+    },
+    {
+      route: { route: 'GET /user/{item}', permission: 'contents:read' },
+      warns: false,
+      why: '/user is no collection of users',
+    },
+    {
+      route: { route: 'GET /search/issues', permission: 'contents:read' },
+      warns: false,
+      why: 'no parameter (the query is the import’s to check)',
+    },
+  ];
+  for (const { route, warns, why } of cases) {
+    it(`${warns ? 'warns on' : 'passes'} ${route.route}: ${why}`, () => {
+      expect(unbound([route])).toEqual(warns ? [route.route] : []);
+    });
+  }
+
+  it('names each parameter with the kind it looks like, and says who must check', () => {
+    const [warning] = lint([{ route: 'PUT /x/{username}/{repository_id}', permission: 'contents:write' }]);
+    expect(warning).toEqual({
+      kind: 'unbound_resource',
+      index: 0,
+      pattern: 'PUT /x/{username}/{repository_id}',
+      line: 10,
+      message:
+        'resource outside the check: binds no resource, but its path takes {username} (an owner?) and ' +
+        "{repository_id} (a repository?); the permission is checked on the token's own resource owner, " +
+        "so a token for one owner can act on another's unless the upstream checks them itself " +
+        '(bind them with "resource:" if the permission is about them)',
+    });
+  });
+
+  it('keeps route order, a rule’s shadowed warning first, then features', () => {
+    const warnings = lint(
+      [
+        { route: 'GET /users/{rest+}', permission: 'contents:read' },
+        { route: 'GET /users/{user}', permission: 'contents:read' },
+        { route: 'GET /users/{user}/{more+}', permission: 'contents:read' },
+        { route: 'GET /plain', permission: 'contents:read' },
+      ],
+      { contents: ['read'], pages: ['read'] },
+    );
+    expect(warnings.map((w) => `${w.index} ${w.kind}`)).toEqual([
+      '0 shadowed',
+      '0 unbound_resource',
+      '1 unbound_resource',
+      '2 unbound_resource',
+      '-1 unused_feature',
     ]);
   });
 });

@@ -1,8 +1,9 @@
-import type { Level } from '../grants/permission.js';
+import type { Level } from '../config/permission.js';
 import { type PatternSegment, parsePattern } from './pattern.js';
+import { collectionKindOf, RESOURCE_KIND_LABEL, resourceKindOf } from './resource-names.js';
 import type { RouteMatcher, RouteRule } from './types.js';
 
-export type RouteWarningKind = 'shadowed' | 'unused_feature';
+export type RouteWarningKind = 'shadowed' | 'unbound_resource' | 'unused_feature';
 
 /** Something in a route map that loads but is probably a mistake. */
 export interface RouteWarning {
@@ -24,17 +25,27 @@ export interface LintRoutesInput {
 }
 
 /**
- * Warnings for a compiled route map, in route order then feature order:
+ * Warnings for a compiled route map, in route order (a rule's warnings in the order
+ * below) then feature order:
  *
  * - `shadowed`: no request can ever reach the rule, because every request it matches
  *   is taken by other rules that win by precedence. Only a catch-all `{name+}` rule
  *   can be shadowed: a `{name}` position always has values no literal names, and `*`
  *   always has methods no rule names, so such rules always keep some requests.
+ * - `unbound_resource` (the class "resources outside the path"): the rule needs
+ *   permissions but binds no resource, so they are checked on the token's own resource
+ *   owner, while its path takes a parameter that looks like an owner or a repository
+ *   (by its name, or by the collection it follows: `/users/{id}`). A token for one owner
+ *   could then act on another's unless the upstream checks. Public rules check nothing,
+ *   and rules that bind a resource are checked on it, so neither is reported.
  * - `unused_feature`: a feature declared in `features` that no route requires
  *   (`implicit` alone does not count: it only matters where a route asks for it).
  */
 export function lintRoutes(input: LintRoutesInput): RouteWarning[] {
-  return [...shadowedRules(input.matcher), ...unusedFeatures(input)];
+  const byRoute = [...shadowedRules(input.matcher), ...unboundResources(input.matcher)];
+  // Stable: a rule's shadowed warning stays before its unbound_resource one.
+  byRoute.sort((a, b) => a.index - b.index);
+  return [...byRoute, ...unusedFeatures(input)];
 }
 
 interface ParsedRule {
@@ -100,6 +111,42 @@ function shadowedRules(matcher: RouteMatcher): RouteWarning[] {
       pattern: rule.pattern,
       line: rule.line,
       message: `shadowed: every request it matches is taken by more specific rules: ${by}`,
+    });
+  }
+  return warnings;
+}
+
+function unboundResources(matcher: RouteMatcher): RouteWarning[] {
+  const warnings: RouteWarning[] = [];
+  for (const rule of matcher.rules) {
+    const requirement = rule.requirement;
+    if (requirement.kind !== 'permissions' || requirement.resource.kind !== 'token_owner') continue;
+    const parsed = parsePattern(rule.pattern);
+    if (!parsed.ok) continue;
+    const named: string[] = [];
+    let previous: PatternSegment | undefined;
+    for (const segment of parsed.pattern.segments) {
+      if (segment.kind !== 'literal') {
+        const kind =
+          resourceKindOf(segment.name) ??
+          (previous?.kind === 'literal' ? collectionKindOf(previous.value) : null);
+        const brace = segment.kind === 'catch_all' ? `{${segment.name}+}` : `{${segment.name}}`;
+        if (kind !== null) named.push(`${brace} (${RESOURCE_KIND_LABEL[kind]}?)`);
+      }
+      previous = segment;
+    }
+    if (named.length === 0) continue;
+    const them = named.length === 1 ? 'it' : 'them';
+    warnings.push({
+      kind: 'unbound_resource',
+      index: rule.index,
+      pattern: rule.pattern,
+      line: rule.line,
+      message:
+        `resource outside the check: binds no resource, but its path takes ${named.join(' and ')}; ` +
+        "the permission is checked on the token's own resource owner, so a token for one owner " +
+        `can act on another's unless the upstream checks ${them} itself ` +
+        `(bind ${them} with "resource:" if the permission is about ${them})`,
     });
   }
   return warnings;

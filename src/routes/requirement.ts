@@ -1,5 +1,5 @@
+import type { Permission, PermissionAlternatives } from '../config/permission.js';
 import type { RouteConfig } from '../config/schema.js';
-import type { Permission, PermissionAlternatives } from '../grants/permission.js';
 import type { PatternSegment } from './pattern.js';
 import { type FeatureCatalogue, resolvePermission } from './resolve-permission.js';
 import { bindResource } from './resource-binding.js';

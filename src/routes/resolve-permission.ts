@@ -1,4 +1,4 @@
-import { type Level, type ParsedPermission, parsePermission } from '../grants/permission.js';
+import { type Level, type ParsedPermission, parsePermission } from '../config/permission.js';
 
 /** The permission catalogue from the config: feature -> levels it supports. */
 export type FeatureCatalogue = Readonly<Record<string, readonly Level[]>>;

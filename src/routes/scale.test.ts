@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { syntheticRouteTable } from '../../test/helpers/synthetic-routes.js';
 import { compileRoutes } from './compile.js';
 import { lintRoutes } from './lint.js';
-import { syntheticRouteTable } from './synthetic.js';
 
 // Generous bounds on a shared 2-core machine: these catch a quadratic compiler,
 // not a slow one. Measuring is `npm run bench:micro`'s job.

@@ -1,4 +1,4 @@
-import type { PermissionAlternatives } from '../grants/permission.js';
+import type { PermissionAlternatives } from '../config/permission.js';
 
 /**
  * Which resource a matched request is about, by route parameter name.
@@ -31,6 +31,12 @@ export interface RouteRule {
   /** 1-based line in the config file, when known. */
   readonly line: number | undefined;
   readonly requirement: RouteRequirement;
+  /**
+   * Largest request body the route accepts, in bytes (413 past it; 0 refuses any body): the
+   * route's `max_body_bytes`, else `limits.max_body_bytes`. A rule carries its own limits, so a
+   * reload swaps them with the matcher.
+   */
+  readonly maxBodyBytes: number;
 }
 
 export interface RouteMatch {

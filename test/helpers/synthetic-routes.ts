@@ -1,6 +1,6 @@
-import type { RouteConfig } from '../config/schema.js';
-import type { Level } from '../grants/permission.js';
-import type { CompileRoutesInput } from './compile.js';
+import type { Level } from '../../src/config/permission.js';
+import type { RouteConfig } from '../../src/config/schema.js';
+import type { CompileRoutesInput } from '../../src/routes/compile.js';
 
 export interface SyntheticRequest {
   readonly method: string;
@@ -41,8 +41,8 @@ const SHAPES: readonly { route: (i: number) => string; request: (i: number) => s
 
 /**
  * A route table of exactly `count` routes and its requests, for the matcher's scale
- * test and for `bench/micro.mjs` (compile it with `compileRoutes`, then time
- * `matcher.match(method, path)` over `requests`).
+ * test: compile it with `compileRoutes`, then match each of `requests`.
+ * (`bench/micro.mjs` builds its own GitHub-like maps with `bench/lib/routes.mjs`.)
  */
 export function syntheticRouteTable(count: number): SyntheticRouteTable {
   const routes: RouteConfig[] = [];
@@ -62,5 +62,5 @@ export function syntheticRouteTable(count: number): SyntheticRouteTable {
     { method: 'POST', path: '/orgs/acme/area0' },
   );
   const features: Record<string, readonly Level[]> = { contents: ['read', 'write'] };
-  return { routes, features, implicit: [], requests };
+  return { routes, features, implicit: [], defaultMaxBodyBytes: 1024, requests };
 }
