@@ -1,7 +1,9 @@
 /** Who did something through the admin API. */
 export type AuditActor =
   | { readonly kind: 'site_admin' }
-  | { readonly kind: 'org_admin'; readonly user: string; readonly tokenId: string };
+  | { readonly kind: 'org_admin'; readonly user: string; readonly tokenId: string }
+  /** A person acting on their own behalf (accepting an invitation), with one of their tokens. */
+  | { readonly kind: 'user'; readonly user: string; readonly tokenId: string };
 
 export type AuditAction =
   | 'token.create'
@@ -11,7 +13,10 @@ export type AuditAction =
   | 'token.deny'
   | 'org.policy.update'
   | 'org.member.set'
-  | 'org.member.remove';
+  | 'org.member.remove'
+  | 'org.member.invite'
+  | 'org.member.accept'
+  | 'org.member.uninvite';
 
 export interface AuditEvent {
   /** Store-assigned, increasing: newest first is descending id order. */
@@ -55,6 +60,6 @@ export function matchesAuditFilter(event: AuditEvent, filter: AuditFilter): bool
     (filter.tokenId === undefined || event.tokenId === filter.tokenId) &&
     (filter.user === undefined ||
       event.user === filter.user ||
-      (event.actor.kind === 'org_admin' && event.actor.user === filter.user))
+      (event.actor.kind !== 'site_admin' && event.actor.user === filter.user))
   );
 }

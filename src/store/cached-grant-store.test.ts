@@ -67,31 +67,38 @@ async function setup(options: Partial<GrantCacheOptions> = {}) {
   await store.createToken(broad.hash, broad.record);
   await store.setMember('acme', 'alice', 'member');
   await store.setOrgPolicy('beta', { ...DEFAULT_ORG_POLICY, classicTokens: 'blocked' });
-  const fineKey = GrantCache.key(fine.hash, 'fine_grained', 'acme');
-  const classicKey = (owner: string) => GrantCache.key(broad.hash, 'classic', owner);
+  // The arguments of peek/load: token hash, parsed kind, the owner the request reaches.
+  const fineKey = [fine.hash, 'fine_grained', 'acme'] as const;
+  const classicKey = (owner: string) => [broad.hash, 'classic', owner] as const;
   return { store, clock, cache, fine, broad, fineKey, classicKey };
 }
 
 describe('GrantCache', () => {
   describe('key', () => {
-    it('is the hash alone for fine-grained tokens, whose lookup ignores the owner', () => {
-      expect(GrantCache.key('h', 'fine_grained', 'acme')).toBe('h');
-      expect(GrantCache.key('h', 'fine_grained', 'beta')).toBe('h');
+    it('is the hash alone for fine-grained tokens, whose lookup ignores the owner', async () => {
+      const { store, cache, fine } = await setup();
+      const loaded = await cache.load(fine.hash, 'fine_grained', 'acme');
+      expect(cache.peek(fine.hash, 'fine_grained', 'beta')).toBe(loaded);
+      expect(cache.peek(fine.hash, 'fine_grained', '')).toBe(loaded);
+      expect(store.lookups).toBe(1);
     });
 
-    it('holds the owner for classic tokens (GHSA-qvp4-rpmr-xwrr: every input of the lookup)', () => {
-      expect(GrantCache.key('h', 'classic', 'acme')).not.toBe(GrantCache.key('h', 'classic', 'beta'));
-      expect(GrantCache.key('h', 'classic', 'acme')).not.toBe(GrantCache.key('h', 'fine_grained', 'acme'));
+    it('holds the owner for classic tokens (GHSA-qvp4-rpmr-xwrr: every input of the lookup)', async () => {
+      const { cache, broad, classicKey } = await setup();
+      await cache.load(...classicKey('acme'));
+      expect(cache.peek(...classicKey('acme'))).toBeDefined();
+      expect(cache.peek(...classicKey('beta'))).toBeUndefined();
+      expect(cache.peek(broad.hash, 'fine_grained', 'acme')).toBeUndefined();
     });
   });
 
   it('misses, loads once, then hits synchronously', async () => {
     const { store, cache, fine, fineKey } = await setup();
-    expect(cache.peek(fineKey)).toBeUndefined();
-    const loaded = await cache.load(fine.hash, 'acme', fineKey);
+    expect(cache.peek(...fineKey)).toBeUndefined();
+    const loaded = await cache.load(...fineKey);
     expect(loaded?.token).toEqual(fine.record);
-    expect(cache.peek(fineKey)).toBe(loaded);
-    expect(cache.peek(fineKey)).toBe(loaded);
+    expect(cache.peek(...fineKey)).toBe(loaded);
+    expect(cache.peek(...fineKey)).toBe(loaded);
     expect(store.lookups).toBe(1);
     expect(cache.stats).toEqual({ hits: 2, negativeHits: 0, misses: 1, coalesced: 0, fallbacks: 0 });
     expect(cache.size).toBe(1);
@@ -100,28 +107,28 @@ describe('GrantCache', () => {
   it('caches "no such token" for negativeTtlMs only', async () => {
     const { store, clock, cache } = await setup();
     const unknown = randomHash();
-    const key = GrantCache.key(unknown, 'fine_grained', 'acme');
-    expect(await cache.load(unknown, 'acme', key)).toBeNull();
-    expect(cache.peek(key)).toBeNull();
+    const key = [unknown, 'fine_grained', 'acme'] as const;
+    expect(await cache.load(...key)).toBeNull();
+    expect(cache.peek(...key)).toBeNull();
     expect(cache.stats.negativeHits).toBe(1);
     clock.ms += OPTIONS.negativeTtlMs;
-    expect(cache.peek(key)).toBeNull();
+    expect(cache.peek(...key)).toBeNull();
     clock.ms += 1;
-    expect(cache.peek(key)).toBeUndefined();
+    expect(cache.peek(...key)).toBeUndefined();
     expect(store.lookups).toBe(1);
   });
 
   it('does not cache negatives when negativeTtlMs is 0', async () => {
     const { cache } = await setup({ negativeTtlMs: 0 });
     const unknown = randomHash();
-    expect(await cache.load(unknown, 'acme', unknown)).toBeNull();
-    expect(cache.peek(unknown)).toBeUndefined();
+    expect(await cache.load(unknown, 'fine_grained', 'acme')).toBeNull();
+    expect(cache.peek(unknown, 'fine_grained', 'acme')).toBeUndefined();
   });
 
   it('coalesces 50 concurrent misses of one key into one lookup', async () => {
-    const { store, cache, fine, fineKey } = await setup();
+    const { store, cache, fineKey } = await setup();
     store.hold();
-    const loads = Array.from({ length: 50 }, () => cache.load(fine.hash, 'acme', fineKey));
+    const loads = Array.from({ length: 50 }, () => cache.load(...fineKey));
     store.release();
     const results = await Promise.all(loads);
     expect(store.lookups).toBe(1);
@@ -130,81 +137,81 @@ describe('GrantCache', () => {
   });
 
   it('serves a positive entry for at most ttlMs after loading, even while the store is down', async () => {
-    const { store, clock, cache, fine, fineKey } = await setup();
-    const loaded = await cache.load(fine.hash, 'acme', fineKey);
+    const { store, clock, cache, fineKey } = await setup();
+    const loaded = await cache.load(...fineKey);
     store.failWith = new StoreUnavailableError();
     clock.ms += OPTIONS.ttlMs;
-    expect(cache.peek(fineKey)).toBe(loaded);
+    expect(cache.peek(...fineKey)).toBe(loaded);
     clock.ms += 1;
-    expect(cache.peek(fineKey)).toBeUndefined();
-    await expect(cache.load(fine.hash, 'acme', fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(cache.peek(...fineKey)).toBeUndefined();
+    await expect(cache.load(...fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
   it('does not cache failures, and wraps foreign errors as StoreUnavailableError', async () => {
-    const { store, cache, fine, fineKey } = await setup();
+    const { store, cache, fineKey } = await setup();
     store.failWith = new Error('socket hang up');
-    const failure = await cache.load(fine.hash, 'acme', fineKey).catch((err: unknown) => err);
+    const failure = await cache.load(...fineKey).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(StoreUnavailableError);
     expect((failure as Error).cause).toBe(store.failWith);
     store.failWith = null;
-    expect(await cache.load(fine.hash, 'acme', fineKey)).not.toBeNull();
+    expect(await cache.load(...fineKey)).not.toBeNull();
     expect(store.lookups).toBe(2);
   });
 
   it('keeps one entry per owner for a classic token (same hash, two owners, two states)', async () => {
-    const { store, cache, broad, classicKey } = await setup();
-    const acme = await cache.load(broad.hash, 'acme', classicKey('acme'));
-    const beta = await cache.load(broad.hash, 'beta', classicKey('beta'));
+    const { store, cache, classicKey } = await setup();
+    const acme = await cache.load(...classicKey('acme'));
+    const beta = await cache.load(...classicKey('beta'));
     expect(acme?.owner.org?.role).toBe('member');
     expect(beta?.owner.org?.role).toBeNull();
     expect(acme?.owner.org?.policy.classicTokens).toBe('allowed');
     expect(beta?.owner.org?.policy.classicTokens).toBe('blocked');
-    expect(cache.peek(classicKey('acme'))).toBe(acme);
-    expect(cache.peek(classicKey('beta'))).toBe(beta);
+    expect(cache.peek(...classicKey('acme'))).toBe(acme);
+    expect(cache.peek(...classicKey('beta'))).toBe(beta);
     expect(store.lookups).toBe(2);
     expect(cache.size).toBe(2);
   });
 
   describe('while the store is not synchronized (invalidations may be passing unseen)', () => {
     it('asks the store on every load instead of trusting an entry', async () => {
-      const { store, cache, fine, fineKey } = await setup();
-      const first = await cache.load(fine.hash, 'acme', fineKey);
+      const { store, cache, fineKey } = await setup();
+      const first = await cache.load(...fineKey);
       store.synchronized = false;
-      expect(cache.peek(fineKey)).toBeUndefined();
-      const second = await cache.load(fine.hash, 'acme', fineKey);
+      expect(cache.peek(...fineKey)).toBeUndefined();
+      const second = await cache.load(...fineKey);
       expect(second).not.toBe(first);
       expect(store.lookups).toBe(2);
       expect(cache.stats.hits).toBe(0);
       // Trusted again once the subscription is back (which also drops everything first).
       store.synchronized = true;
-      expect(cache.peek(fineKey)).toBe(second);
+      expect(cache.peek(...fineKey)).toBe(second);
     });
 
     it('falls back on an entry within its TTL only when the store cannot answer', async () => {
-      const { store, clock, cache, fine, fineKey } = await setup();
-      const loaded = await cache.load(fine.hash, 'acme', fineKey);
+      const { store, clock, cache, fineKey } = await setup();
+      const loaded = await cache.load(...fineKey);
       store.synchronized = false;
       store.failWith = new StoreUnavailableError();
-      expect(await cache.load(fine.hash, 'acme', fineKey)).toBe(loaded);
+      expect(await cache.load(...fineKey)).toBe(loaded);
       expect(cache.stats.fallbacks).toBe(1);
       clock.ms += OPTIONS.ttlMs + 1;
-      await expect(cache.load(fine.hash, 'acme', fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(cache.load(...fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
     });
 
     it('falls back on a negative entry too (a refusal is always safe)', async () => {
       const { store, cache } = await setup();
       const unknown = randomHash();
-      expect(await cache.load(unknown, 'acme', unknown)).toBeNull();
+      expect(await cache.load(unknown, 'fine_grained', 'acme')).toBeNull();
       store.synchronized = false;
       store.failWith = new StoreUnavailableError();
-      expect(await cache.load(unknown, 'acme', unknown)).toBeNull();
+      expect(await cache.load(unknown, 'fine_grained', 'acme')).toBeNull();
     });
 
     it('fails when there is nothing to fall back on', async () => {
-      const { store, cache, fine, fineKey } = await setup();
+      const { store, cache, fineKey } = await setup();
       store.synchronized = false;
       store.failWith = new StoreUnavailableError();
-      await expect(cache.load(fine.hash, 'acme', fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(cache.load(...fineKey)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(cache.stats.fallbacks).toBe(0);
     });
   });
@@ -212,13 +219,13 @@ describe('GrantCache', () => {
   describe('invalidation', () => {
     async function warm() {
       const ctx = await setup();
-      const { cache, fine, broad, fineKey, classicKey } = ctx;
+      const { cache, fineKey, classicKey } = ctx;
       const other = { record: fineGrained({ resourceOwner: 'beta' }), hash: randomHash() };
       await ctx.store.createToken(other.hash, other.record);
-      await cache.load(fine.hash, 'acme', fineKey);
-      await cache.load(broad.hash, 'acme', classicKey('acme'));
-      await cache.load(broad.hash, 'beta', classicKey('beta'));
-      await cache.load(other.hash, 'beta', other.hash);
+      await cache.load(...fineKey);
+      await cache.load(...classicKey('acme'));
+      await cache.load(...classicKey('beta'));
+      await cache.load(other.hash, 'fine_grained', 'beta');
       expect(cache.size).toBe(4);
       return { ...ctx, other };
     }
@@ -226,27 +233,27 @@ describe('GrantCache', () => {
     it('token: drops the hash and every classic entry of it, nothing else', async () => {
       const { store, cache, broad, fineKey, classicKey, other } = await warm();
       store.emit({ kind: 'token', tokenHash: broad.hash });
-      expect(cache.peek(classicKey('acme'))).toBeUndefined();
-      expect(cache.peek(classicKey('beta'))).toBeUndefined();
-      expect(cache.peek(fineKey)).toBeDefined();
-      expect(cache.peek(other.hash)).toBeDefined();
+      expect(cache.peek(...classicKey('acme'))).toBeUndefined();
+      expect(cache.peek(...classicKey('beta'))).toBeUndefined();
+      expect(cache.peek(...fineKey)).toBeDefined();
+      expect(cache.peek(other.hash, 'fine_grained', 'beta')).toBeDefined();
       expect(cache.size).toBe(2);
     });
 
     it('token: drops a fine-grained entry', async () => {
       const { store, cache, fine, fineKey } = await warm();
       store.emit({ kind: 'token', tokenHash: fine.hash });
-      expect(cache.peek(fineKey)).toBeUndefined();
+      expect(cache.peek(...fineKey)).toBeUndefined();
       expect(cache.size).toBe(3);
     });
 
     it('owner: drops fine-grained tokens of that owner and classic entries read for it', async () => {
       const { store, cache, fineKey, classicKey, other } = await warm();
       store.emit({ kind: 'owner', owner: 'acme' });
-      expect(cache.peek(fineKey)).toBeUndefined();
-      expect(cache.peek(classicKey('acme'))).toBeUndefined();
-      expect(cache.peek(classicKey('beta'))).toBeDefined();
-      expect(cache.peek(other.hash)).toBeDefined();
+      expect(cache.peek(...fineKey)).toBeUndefined();
+      expect(cache.peek(...classicKey('acme'))).toBeUndefined();
+      expect(cache.peek(...classicKey('beta'))).toBeDefined();
+      expect(cache.peek(other.hash, 'fine_grained', 'beta')).toBeDefined();
     });
 
     it('all: drops everything', async () => {
@@ -260,48 +267,48 @@ describe('GrantCache', () => {
       await store.setTokenStatus(fine.record.id, 'revoked');
       await store.removeMember('beta', 'nobody');
       // Memory-store events are delivered in a microtask queued before the write resolved.
-      expect(cache.peek(fineKey)).toBeUndefined();
-      expect(cache.peek(classicKey('beta'))).toBeUndefined();
-      expect(cache.peek(classicKey('acme'))).toBeDefined();
-      const reloaded = await cache.load(fine.hash, 'acme', fineKey);
+      expect(cache.peek(...fineKey)).toBeUndefined();
+      expect(cache.peek(...classicKey('beta'))).toBeUndefined();
+      expect(cache.peek(...classicKey('acme'))).toBeDefined();
+      const reloaded = await cache.load(...fineKey);
       expect(reloaded?.token.status).toBe('revoked');
     });
 
     it('keeps its indexes in step with LRU evictions', async () => {
-      const { store, cache, fine, broad, fineKey, classicKey } = await setup({ maxEntries: 1 });
-      await cache.load(fine.hash, 'acme', fineKey);
-      await cache.load(broad.hash, 'acme', classicKey('acme'));
+      const { store, cache, broad, fineKey, classicKey } = await setup({ maxEntries: 1 });
+      await cache.load(...fineKey);
+      await cache.load(...classicKey('acme'));
       expect(cache.size).toBe(1);
       store.emit({ kind: 'owner', owner: 'acme' });
       expect(cache.size).toBe(0);
-      await cache.load(fine.hash, 'acme', fineKey);
+      await cache.load(...fineKey);
       store.emit({ kind: 'token', tokenHash: broad.hash });
-      expect(cache.peek(fineKey)).toBeDefined();
+      expect(cache.peek(...fineKey)).toBeDefined();
     });
 
     it('does not cache a load that was in flight when an invalidation arrived', async () => {
       const { store, cache, fine, fineKey } = await setup();
       store.hold();
-      const racing = cache.load(fine.hash, 'acme', fineKey);
+      const racing = cache.load(...fineKey);
       store.emit({ kind: 'token', tokenHash: fine.hash });
       // A caller arriving after the invalidation must not join the older lookup.
-      const fresh = cache.load(fine.hash, 'acme', fineKey);
+      const fresh = cache.load(...fineKey);
       store.release();
       await Promise.all([racing, fresh]);
       expect(store.lookups).toBe(2);
       expect(cache.stats.coalesced).toBe(0);
       // The fresh load started after the invalidation, so its result may be kept.
-      expect(cache.peek(fineKey)).toBeDefined();
+      expect(cache.peek(...fineKey)).toBeDefined();
     });
 
     it('does not cache the racing result even when nothing else reloads', async () => {
-      const { store, cache, fine, fineKey } = await setup();
+      const { store, cache, fineKey } = await setup();
       store.hold();
-      const racing = cache.load(fine.hash, 'acme', fineKey);
+      const racing = cache.load(...fineKey);
       store.emit({ kind: 'owner', owner: 'somewhere-else' });
       store.release();
       expect(await racing).not.toBeNull();
-      expect(cache.peek(fineKey)).toBeUndefined();
+      expect(cache.peek(...fineKey)).toBeUndefined();
     });
   });
 

@@ -24,16 +24,27 @@ export interface GrantCacheStats {
   fallbacks: number;
 }
 
-// lru-cache cannot hold null; one shared frozen marker stands for "no such token".
-const NEGATIVE = Object.freeze({ negative: true as const });
-type Negative = typeof NEGATIVE;
-type Entry = GrantSnapshot | Negative;
-
-function isNegative(entry: Entry): entry is Negative {
-  return entry === NEGATIVE;
+/**
+ * One cached answer, carrying the inputs it was read for, so that eviction can
+ * find it in the indexes without decoding the LRU key. `snapshot` null is a
+ * cached "no such token" (lru-cache cannot hold null itself).
+ */
+interface Entry {
+  readonly tokenHash: string;
+  /** The owner the lookup was asked about, for a classic token; null for a fine-grained one. */
+  readonly classicOwner: string | null;
+  readonly snapshot: GrantSnapshot | null;
 }
 
-const CLASSIC_SEPARATOR = '\u0000';
+/**
+ * The LRU key: fine-grained, the hash alone (its lookup ignores the owner, and the
+ * hit path allocates nothing); classic, hash + NUL + owner, since the owner is an
+ * input of that lookup (GHSA-qvp4-rpmr-xwrr). NUL cannot occur in a hex hash, so
+ * the two forms never collide. Never parsed back: the entry holds its parts.
+ */
+function cacheKey(tokenHash: string, kind: TokenKind, owner: string): string {
+  return kind === 'fine_grained' ? tokenHash : `${tokenHash}\u0000${owner}`;
+}
 
 /**
  * The in-process cache in front of a GrantStore. Hits are synchronous; misses
@@ -55,16 +66,12 @@ export class GrantCache {
   readonly #negativeTtlMs: number;
   readonly #cache: LRUCache<string, Entry>;
   readonly #inflight = new Map<string, Promise<GrantSnapshot | null>>();
+  // Values are the LRU keys of the entries concerned.
   readonly #keysByOwner = new Map<string, Set<string>>();
   readonly #classicKeysByHash = new Map<string, Set<string>>();
   // Bumped by every invalidation: a load that started before one must not cache
   // what it read, since it may predate the change.
   #generation = 0;
-
-  /** Fine-grained: the hash. Classic: hash + NUL + owner, since the owner is an input of that lookup (GHSA-qvp4-rpmr-xwrr). */
-  static key(tokenHash: string, kind: TokenKind, owner: string): string {
-    return kind === 'fine_grained' ? tokenHash : `${tokenHash}${CLASSIC_SEPARATOR}${owner}`;
-  }
 
   constructor(store: GrantStore, options: GrantCacheOptions) {
     if (!Number.isInteger(options.maxEntries) || options.maxEntries <= 0) {
@@ -94,25 +101,22 @@ export class GrantCache {
     return this.#cache.size;
   }
 
-  /** Hot path: synchronous on a hit. `null` is a cached "no such token"; `undefined` a miss. */
-  peek(key: string): GrantSnapshot | null | undefined {
-    if (!this.#store.isSynchronized()) return undefined;
-    const entry = this.#cache.get(key);
-    if (entry === undefined) return undefined;
-    if (isNegative(entry)) {
-      this.stats.negativeHits++;
-      return null;
-    }
-    this.stats.hits++;
-    return entry;
+  /**
+   * Hot path: synchronous on a hit. `owner` is the lower-cased owner the request
+   * reaches ('' when none); `kind` the parsed token's. `null` is a cached "no such
+   * token"; `undefined` a miss.
+   */
+  peek(tokenHash: string, kind: TokenKind, owner: string): GrantSnapshot | null | undefined {
+    return this.#peek(cacheKey(tokenHash, kind, owner));
   }
 
   /**
    * Miss path: one store lookup per key at a time, shared by concurrent callers.
    * Rejects with StoreUnavailableError; failures are not cached.
    */
-  load(tokenHash: string, owner: string, key: string): Promise<GrantSnapshot | null> {
-    const cached = this.peek(key);
+  load(tokenHash: string, kind: TokenKind, owner: string): Promise<GrantSnapshot | null> {
+    const key = cacheKey(tokenHash, kind, owner);
+    const cached = this.#peek(key);
     if (cached !== undefined) return Promise.resolve(cached);
     const pending = this.#inflight.get(key);
     if (pending) {
@@ -127,7 +131,9 @@ export class GrantCache {
     const loading = this.#lookup(tokenHash, owner).then(
       (snapshot) => {
         settle();
-        if (generation === this.#generation) this.#remember(key, snapshot);
+        if (generation === this.#generation) {
+          this.#remember(key, { tokenHash, classicOwner: kind === 'classic' ? owner : null, snapshot });
+        }
         return snapshot;
       },
       (err: unknown) => {
@@ -141,13 +147,22 @@ export class GrantCache {
     return loading;
   }
 
+  #peek(key: string): GrantSnapshot | null | undefined {
+    if (!this.#store.isSynchronized()) return undefined;
+    const entry = this.#cache.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.snapshot === null) this.stats.negativeHits++;
+    else this.stats.hits++;
+    return entry.snapshot;
+  }
+
   /** An entry within its TTL, when the store failed and the entry could not be trusted without asking. */
   #fallback(key: string): GrantSnapshot | null | undefined {
     if (this.#store.isSynchronized()) return undefined;
     const entry = this.#cache.get(key);
     if (entry === undefined) return undefined;
     this.stats.fallbacks++;
-    return isNegative(entry) ? null : entry;
+    return entry.snapshot;
   }
 
   clear(): void {
@@ -165,26 +180,26 @@ export class GrantCache {
     }
   }
 
-  #remember(key: string, snapshot: GrantSnapshot | null): void {
-    const classic = classicParts(key);
+  #remember(key: string, entry: Entry): void {
+    const { snapshot, classicOwner } = entry;
     if (snapshot === null) {
       // lru-cache reads a ttl of 0 as "forever".
       if (this.#negativeTtlMs === 0) return;
-      this.#cache.set(key, NEGATIVE, { ttl: this.#negativeTtlMs });
+      this.#cache.set(key, entry, { ttl: this.#negativeTtlMs });
     } else {
       // A classic record under a fine-grained key would leave its owner unknown to
       // the index, so owner invalidations could not find it: serve it, keep nothing.
-      if (snapshot.token.kind === 'classic' && !classic) return;
-      this.#cache.set(key, snapshot);
-      addTo(this.#keysByOwner, ownerOf(snapshot, classic), key);
+      if (snapshot.token.kind === 'classic' && classicOwner === null) return;
+      this.#cache.set(key, entry);
+      addTo(this.#keysByOwner, ownerOf(snapshot, classicOwner), key);
     }
-    if (classic) addTo(this.#classicKeysByHash, classic.hash, key);
+    if (classicOwner !== null) addTo(this.#classicKeysByHash, entry.tokenHash, key);
   }
 
   #unindex(key: string, entry: Entry): void {
-    const classic = classicParts(key);
-    if (!isNegative(entry)) removeFrom(this.#keysByOwner, ownerOf(entry, classic), key);
-    if (classic) removeFrom(this.#classicKeysByHash, classic.hash, key);
+    if (entry.snapshot !== null)
+      removeFrom(this.#keysByOwner, ownerOf(entry.snapshot, entry.classicOwner), key);
+    if (entry.classicOwner !== null) removeFrom(this.#classicKeysByHash, entry.tokenHash, key);
   }
 
   #invalidate(event: Invalidation): void {
@@ -212,15 +227,10 @@ export class GrantCache {
   }
 }
 
-function classicParts(key: string): { hash: string; owner: string } | null {
-  const at = key.indexOf(CLASSIC_SEPARATOR);
-  return at < 0 ? null : { hash: key.slice(0, at), owner: key.slice(at + 1) };
-}
-
 /** The owner whose state the snapshot holds: a fine-grained token's own, else the one asked about. */
-function ownerOf(snapshot: GrantSnapshot, classic: { owner: string } | null): string {
+function ownerOf(snapshot: GrantSnapshot, classicOwner: string | null): string {
   if (snapshot.token.kind === 'fine_grained') return snapshot.token.resourceOwner;
-  return classic?.owner ?? '';
+  return classicOwner ?? '';
 }
 
 function addTo(index: Map<string, Set<string>>, name: string, key: string): void {

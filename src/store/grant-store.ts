@@ -22,6 +22,28 @@ export type Invalidation =
 export type InvalidationListener = (event: Invalidation) => void;
 
 /**
+ * An org admin's offer of membership, which the invited user accepts with their own
+ * credential (an org admin may not add members directly; the site admin may).
+ */
+export interface Invitation {
+  /** Lower-cased org login. */
+  readonly org: string;
+  /** Lower-cased user login. */
+  readonly user: string;
+  readonly role: MemberRole;
+  /** Who invited: `site_admin`, or the org admin's user login. */
+  readonly invitedBy: string;
+  /** ISO 8601 UTC instants; an invitation past `expiresAt` is gone (listed nowhere, not acceptable). */
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+export interface InvitationFilter {
+  readonly org?: string;
+  readonly user?: string;
+}
+
+/**
  * The shared store of tokens, orgs and memberships. Both the memory and the Redis
  * implementation pass `test/contract/grant-store.contract.ts`.
  *
@@ -55,6 +77,18 @@ export interface GrantStore {
   setMember(org: string, user: string, role: MemberRole): Promise<void>;
   /** Returns false when the user was not a member. Publishes. */
   removeMember(org: string, user: string): Promise<boolean>;
+
+  /** Creates or replaces the invitation of `user` to `org`. */
+  createInvitation(invitation: Invitation): Promise<void>;
+  /** Unexpired invitations, oldest first. */
+  listInvitations(filter: InvitationFilter): Promise<Invitation[]>;
+  /**
+   * Atomically removes the unexpired invitation of `user` to `org` and makes the user a member
+   * with its role. Null when there was none (or it expired); nothing is written then.
+   */
+  acceptInvitation(org: string, user: string, now: number): Promise<MemberRole | null>;
+  /** Returns false when there was none. */
+  deleteInvitation(org: string, user: string): Promise<boolean>;
 
   onInvalidate(listener: InvalidationListener): void;
   /**

@@ -7,11 +7,27 @@ import type {
   GrantStore,
   Invalidation,
   InvalidationListener,
+  Invitation,
+  InvitationFilter,
   TokenFilter,
 } from './grant-store.js';
 import { InvalidationHub } from './invalidation-hub.js';
+import { compareInvitations, isLive } from './invitation-rules.js';
 import { ownerState } from './owner-state.js';
-import { compareByCreation, matchesFilter, withExpiry, withStatus } from './token-updates.js';
+import {
+  encodeInvitation,
+  encodeLogin,
+  encodePolicy,
+  encodeRole,
+  encodeTokenRecord,
+} from './record-codec.js';
+import {
+  compareByCreation,
+  matchesFilter,
+  normalizeFilter,
+  withExpiry,
+  withStatus,
+} from './token-updates.js';
 
 export interface MemoryGrantStoreOptions {
   /** Where a throwing invalidation listener is reported; by default it is rethrown asynchronously. */
@@ -21,6 +37,8 @@ export interface MemoryGrantStoreOptions {
 /**
  * One process, no persistence: the demo, tests, and single-instance trials.
  * Stored values are frozen copies, so nothing a caller holds aliases the store.
+ * Writes are checked and names lower-cased by the same codec as the Redis store's,
+ * so that both accept and return the same records.
  */
 export class MemoryGrantStore implements GrantStore {
   readonly #tokens = new Map<string, TokenRecord>();
@@ -28,6 +46,8 @@ export class MemoryGrantStore implements GrantStore {
   readonly #lastUsed = new Map<string, string>();
   readonly #policies = new Map<string, OrgPolicy>();
   readonly #members = new Map<string, Map<string, MemberRole>>();
+  /** org -> user -> invitation. */
+  readonly #invitations = new Map<string, Map<string, Invitation>>();
   readonly #hub: InvalidationHub;
   #closed = false;
 
@@ -45,15 +65,16 @@ export class MemoryGrantStore implements GrantStore {
     this.#assertOpen();
     const token = this.#tokens.get(tokenHash);
     if (!token) return null;
-    const target = token.kind === 'fine_grained' ? token.resourceOwner : owner;
+    const target = token.kind === 'fine_grained' ? token.resourceOwner : owner.toLowerCase();
     const policy = this.#policies.get(target) ?? null;
     const members = this.#members.get(target);
     const registered = policy !== null || (members?.size ?? 0) > 0;
     return deepFreeze({ token, owner: ownerState(registered, policy, members?.get(token.user) ?? null) });
   }
 
-  async createToken(tokenHash: string, record: TokenRecord): Promise<void> {
+  async createToken(tokenHash: string, input: TokenRecord): Promise<void> {
     this.#assertOpen();
+    const record = encodeTokenRecord(input);
     if (this.#tokens.has(tokenHash)) throw new StoreConflictError('a token with this hash exists');
     if (this.#hashById.has(record.id)) throw new StoreConflictError(`token id ${record.id} exists`);
     this.#tokens.set(tokenHash, frozenCopy(record));
@@ -66,8 +87,9 @@ export class MemoryGrantStore implements GrantStore {
     return hash === undefined ? null : (this.#tokens.get(hash) ?? null);
   }
 
-  async listTokens(filter: TokenFilter): Promise<TokenRecord[]> {
+  async listTokens(input: TokenFilter): Promise<TokenRecord[]> {
     this.#assertOpen();
+    const filter = normalizeFilter(input);
     return [...this.#tokens.values()].filter((r) => matchesFilter(r, filter)).sort(compareByCreation);
   }
 
@@ -76,7 +98,7 @@ export class MemoryGrantStore implements GrantStore {
     const hash = this.#hashById.get(id);
     const current = hash === undefined ? undefined : this.#tokens.get(hash);
     if (hash === undefined || !current) return null;
-    const next = frozenCopy(withStatus(current, status, reason, new Date()));
+    const next = frozenCopy(encodeTokenRecord(withStatus(current, status, reason, new Date())));
     this.#tokens.set(hash, next);
     this.#publish({ kind: 'token', tokenHash: hash });
     return next;
@@ -87,8 +109,8 @@ export class MemoryGrantStore implements GrantStore {
     const oldHash = this.#hashById.get(id);
     const current = oldHash === undefined ? undefined : this.#tokens.get(oldHash);
     if (oldHash === undefined || !current) return null;
+    const next = frozenCopy(encodeTokenRecord(withExpiry(current, expiresAt, new Date())));
     if (this.#tokens.has(newHash)) throw new StoreConflictError('a token with the new hash exists');
-    const next = frozenCopy(withExpiry(current, expiresAt, new Date()));
     this.#tokens.delete(oldHash);
     this.#tokens.set(newHash, next);
     this.#hashById.set(id, newHash);
@@ -112,41 +134,82 @@ export class MemoryGrantStore implements GrantStore {
 
   async getOrgPolicy(org: string): Promise<OrgPolicy | null> {
     this.#assertOpen();
-    return this.#policies.get(org) ?? null;
+    return this.#policies.get(org.toLowerCase()) ?? null;
   }
 
   async setOrgPolicy(org: string, policy: OrgPolicy): Promise<void> {
     this.#assertOpen();
-    this.#policies.set(org, frozenCopy(policy));
-    this.#publish({ kind: 'owner', owner: org });
+    const name = encodeLogin(org);
+    this.#policies.set(name, frozenCopy(encodePolicy(policy)));
+    this.#publish({ kind: 'owner', owner: name });
   }
 
   async getMembers(org: string): Promise<ReadonlyMap<string, MemberRole>> {
     this.#assertOpen();
-    return new Map(this.#members.get(org));
+    return new Map(this.#members.get(org.toLowerCase()));
   }
 
   async setMember(org: string, user: string, role: MemberRole): Promise<void> {
     this.#assertOpen();
-    let members = this.#members.get(org);
-    if (!members) {
-      members = new Map();
-      this.#members.set(org, members);
-    }
-    members.set(user, role);
-    // As in Redis: the first member registers the org for good, so removing the
-    // last member never turns it back into an unregistered owner.
-    if (!this.#policies.has(org)) this.#policies.set(org, frozenCopy(DEFAULT_ORG_POLICY));
-    this.#publish({ kind: 'owner', owner: org });
+    this.#addMember(encodeLogin(org), encodeLogin(user), encodeRole(role));
   }
 
   async removeMember(org: string, user: string): Promise<boolean> {
     this.#assertOpen();
-    const members = this.#members.get(org);
-    const removed = members?.delete(user) ?? false;
-    if (members?.size === 0) this.#members.delete(org);
-    this.#publish({ kind: 'owner', owner: org });
+    const name = org.toLowerCase();
+    const members = this.#members.get(name);
+    const removed = members?.delete(user.toLowerCase()) ?? false;
+    if (members?.size === 0) this.#members.delete(name);
+    this.#publish({ kind: 'owner', owner: name });
     return removed;
+  }
+
+  async createInvitation(input: Invitation): Promise<void> {
+    this.#assertOpen();
+    const invitation = frozenCopy(encodeInvitation(input));
+    let byUser = this.#invitations.get(invitation.org);
+    if (!byUser) {
+      byUser = new Map();
+      this.#invitations.set(invitation.org, byUser);
+    }
+    byUser.set(invitation.user, invitation);
+  }
+
+  async listInvitations(filter: InvitationFilter): Promise<Invitation[]> {
+    this.#assertOpen();
+    const org = filter.org?.toLowerCase();
+    const user = filter.user?.toLowerCase();
+    const now = Date.now();
+    const found: Invitation[] = [];
+    for (const [name, byUser] of this.#invitations) {
+      if (org !== undefined && name !== org) continue;
+      for (const invitation of byUser.values()) {
+        if ((user === undefined || invitation.user === user) && isLive(invitation, now))
+          found.push(invitation);
+      }
+    }
+    return found.sort(compareInvitations);
+  }
+
+  async acceptInvitation(org: string, user: string, now: number): Promise<MemberRole | null> {
+    this.#assertOpen();
+    const name = org.toLowerCase();
+    const member = user.toLowerCase();
+    const invitation = this.#invitations.get(name)?.get(member);
+    if (!invitation || !isLive(invitation, now)) return null;
+    this.#removeInvitation(name, member);
+    this.#addMember(name, member, invitation.role);
+    return invitation.role;
+  }
+
+  async deleteInvitation(org: string, user: string): Promise<boolean> {
+    this.#assertOpen();
+    const name = org.toLowerCase();
+    const member = user.toLowerCase();
+    const invitation = this.#invitations.get(name)?.get(member);
+    this.#removeInvitation(name, member);
+    // One past its expiry is already gone, as a Redis key expired at that instant would be.
+    return invitation !== undefined && isLive(invitation, Date.now());
   }
 
   isSynchronized(): boolean {
@@ -164,6 +227,25 @@ export class MemoryGrantStore implements GrantStore {
 
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  #addMember(org: string, user: string, role: MemberRole): void {
+    let members = this.#members.get(org);
+    if (!members) {
+      members = new Map();
+      this.#members.set(org, members);
+    }
+    members.set(user, role);
+    // As in Redis: the first member registers the org for good, so removing the
+    // last member never turns it back into an unregistered owner.
+    if (!this.#policies.has(org)) this.#policies.set(org, frozenCopy(DEFAULT_ORG_POLICY));
+    this.#publish({ kind: 'owner', owner: org });
+  }
+
+  #removeInvitation(org: string, user: string): void {
+    const byUser = this.#invitations.get(org);
+    byUser?.delete(user);
+    if (byUser?.size === 0) this.#invitations.delete(org);
   }
 
   // Deferred like a message from Redis: a listener never runs inside the writer's call.

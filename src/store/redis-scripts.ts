@@ -14,6 +14,11 @@
  * false (no such token), 'corrupt' (a record this script cannot read, or a key of the wrong type:
  * that lookup fails, the rest of the batch does not), or
  * [tokenJson, policyJson|false, role|false, orgRegistered 0/1].
+ *
+ * Only what the keys are derived from is read here; the TS codec decodes the whole record.
+ * Names are lower-cased before they become keys: a record saying `ACME` must meet acme's
+ * policy and members, not an empty `org:ACME:` that would make it an unregistered owner.
+ * (Redis's Lua lower-cases ASCII only, as logins are; the codec refuses anything else.)
  */
 export const LOOKUP_MANY_LUA = `
 local prefix = ARGV[1]
@@ -26,9 +31,9 @@ local function lookup(key, asked)
   if not ok or type(rec) ~= 'table' or type(owner) ~= 'string' or type(rec['user']) ~= 'string' then
     return 'corrupt'
   end
-  local base = prefix .. 'org:' .. owner
+  local base = prefix .. 'org:' .. string.lower(owner)
   local policy = redis.call('GET', base .. ':policy')
-  local role = redis.call('HGET', base .. ':members', rec['user'])
+  local role = redis.call('HGET', base .. ':members', string.lower(rec['user']))
   local registered = 0
   if policy or redis.call('EXISTS', base .. ':members') == 1 then registered = 1 end
   return {json, policy, role, registered}
@@ -99,7 +104,8 @@ return 1
 `;
 
 /**
- * KEYS: tokens, lastused. ARGV: prefix, id... Returns the records still present;
+ * KEYS: tokens, lastused. ARGV: prefix, id... Returns [hash, json, hash, json, ...] of
+ * the records still present (the hash names the key, for a report on a corrupt one);
  * ids whose keys expired are forgotten on the way.
  */
 export const LIST_LUA = `
@@ -110,6 +116,7 @@ for i = 2, #ARGV do
   local json = false
   if hash then json = redis.call('GET', ARGV[1] .. 'tok:' .. hash) end
   if json then
+    out[#out + 1] = hash
     out[#out + 1] = json
   else
     redis.call('SREM', KEYS[1], id)

@@ -1,35 +1,45 @@
 /**
- * Redis key layout (`{p}` is the configured key prefix):
- *
- * | key                    | type   | holds                                                    |
- * | ---------------------- | ------ | -------------------------------------------------------- |
- * | `{p}tok:{hash}`        | string | JSON `TokenRecord`, keyed by the SHA-256 of the secret   |
- * | `{p}tokid:{id}`        | string | the current hash of token `id`                           |
- * | `{p}tokens`            | set    | every token id (admin listing only, never the hot path)  |
- * | `{p}lastused`          | hash   | token id -> ISO instant of last use                      |
- * | `{p}org:{org}:policy`  | string | JSON `OrgPolicy`                                         |
- * | `{p}org:{org}:members` | hash   | user -> `member` / `admin`                               |
- *
- * `tok:` and `tokid:` keys expire 30 days after the token does (PEXPIREAT), so dead
- * tokens eventually vanish (a lookup then says "unknown") while recently expired
- * ones still answer "expired". An org is registered once it has a policy key (setMember
- * writes the default policy when there is none, so an org never unregisters) or
- * at least one member.
- *
- * Invalidations are published on `{p}invalidate`: `t:{hash}:{ms}`, `o:{owner}:{ms}`
- * (see invalidation-hub.ts). Requires Redis >= 6.0 (SET KEEPTTL); a single primary
- * (directly or found through Sentinel), not Redis Cluster: the scripts derive keys
- * from the prefix, which Cluster's slot routing cannot follow, so a server that
- * reports `cluster_enabled:1` is refused.
+ * The Redis GrantStore: the commands. The key layout is in redis-keys.ts, the Lua
+ * in redis-scripts.ts, the connections and their lifecycle in redis-connection.ts,
+ * and every record read back is decoded by record-codec.ts.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_ORG_POLICY, type MemberRole, type OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
+import { CorruptRecordLog } from './corrupt-record-log.js';
 import { deepFreeze } from './deep-freeze.js';
 import { StoreConflictError, StoreUnavailableError } from './errors.js';
-import type { GrantSnapshot, GrantStore, InvalidationListener, TokenFilter } from './grant-store.js';
-import { decodeInvalidation, encodeInvalidation, InvalidationHub } from './invalidation-hub.js';
+import type {
+  GrantSnapshot,
+  GrantStore,
+  InvalidationListener,
+  Invitation,
+  InvitationFilter,
+  TokenFilter,
+} from './grant-store.js';
+import { encodeInvalidation, InvalidationHub } from './invalidation-hub.js';
 import { ownerState } from './owner-state.js';
+import {
+  CorruptRecordError,
+  decodeMembers,
+  decodePolicyJson,
+  decodeRole,
+  decodeTokenJson,
+  encodeLogin,
+  encodePolicy,
+  encodeRole,
+  encodeTokenRecord,
+} from './record-codec.js';
+import {
+  RedisConnection,
+  type RedisConnectionRole,
+  type RedisSentinelOptions,
+  type ScriptCall,
+  type StoreLogger,
+  type StoreObserver,
+} from './redis-connection.js';
+import { RedisInvitations } from './redis-invitations.js';
+import { RedisKeys } from './redis-keys.js';
 import {
   CREATE_LUA,
   GET_BY_ID_LUA,
@@ -39,31 +49,24 @@ import {
   REPLACE_LUA,
   UPDATE_LUA,
 } from './redis-scripts.js';
-import { compareByCreation, matchesFilter, withExpiry, withStatus } from './token-updates.js';
+import {
+  compareByCreation,
+  matchesFilter,
+  normalizeFilter,
+  withExpiry,
+  withStatus,
+} from './token-updates.js';
 import { TurnBatcher } from './turn-batcher.js';
 
-export interface StoreLogger {
-  warn(obj: object, msg: string): void;
-  error?(obj: object, msg: string): void;
-}
-
-export type RedisConnectionRole = 'command' | 'subscriber';
-
-/** Why a store command failed: no answer in time, no connection, or Redis answered with an error. */
-export type StoreFailureKind = 'timeout' | 'unavailable' | 'error';
-
-/** Hooks for metrics; the store itself imports none. */
-export interface StoreObserver {
-  /** An invalidation arrived this long after it was published (publisher's clock; never negative). */
-  invalidationLag?(seconds: number): void;
-  commandFailed?(kind: StoreFailureKind): void;
-}
-
-export interface RedisSentinelOptions {
-  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
-  /** The master group name the sentinels monitor. */
-  readonly name: string;
-}
+// Moved to redis-connection.ts; re-exported so that importers of this module keep working.
+export {
+  type RedisConnectionRole,
+  type RedisSentinelOptions,
+  type StoreFailureKind,
+  type StoreLogger,
+  type StoreObserver,
+  sentinelConnectionOptions,
+} from './redis-connection.js';
 
 export interface RedisGrantStoreOptions {
   readonly url: string;
@@ -84,8 +87,6 @@ const CAS_ATTEMPTS = 5;
 // Lookups per script call: bounds how long one call holds Redis (a few µs per token).
 const LOOKUP_BATCH = 128;
 
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
-
 interface Scripts {
   readonly lookupMany: ScriptCall;
   readonly getById: ScriptCall;
@@ -96,28 +97,22 @@ interface Scripts {
   readonly lastUsed: ScriptCall;
 }
 
+interface LookupRequest {
+  readonly tokenHash: string;
+  readonly owner: string;
+}
+
 /**
- * The shared store. Two connections: one for commands, one subscribed to the
- * invalidation channel. Fail closed: commands time out, nothing queues while
- * disconnected, and every Redis failure surfaces as StoreUnavailableError.
+ * The shared store. Fail closed: every Redis failure, and every record that does
+ * not decode, surfaces as StoreUnavailableError.
  */
 export class RedisGrantStore implements GrantStore {
-  readonly #redis: Redis;
-  readonly #sub: Redis;
+  readonly #conn: RedisConnection;
+  readonly #keys: RedisKeys;
   readonly #scripts: Scripts;
-  readonly #p: string;
-  readonly #channel: string;
   readonly #hub: InvalidationHub;
-  readonly #logger: StoreLogger | undefined;
-  readonly #observer: StoreObserver;
-  readonly #timeoutMs: number;
-  /** Set when the server turned out to be unusable (Redis Cluster); every call then fails. */
-  #refusal: Error | null = null;
-  #subscribed = false;
-  #closing = false;
-  #connectedOnce = false;
-  readonly #waiters = new Set<{ readonly done: () => boolean; readonly resolve: () => void }>();
-  readonly #warned = { command: false, subscriber: false };
+  readonly #corrupt: CorruptRecordLog;
+  readonly #invitations: RedisInvitations;
   /** Lookups made in one turn of the event loop go to Redis as one script call. */
   readonly #lookups = new TurnBatcher<LookupRequest, GrantSnapshot | null>(LOOKUP_BATCH, (batch) =>
     this.#lookupMany(batch),
@@ -127,68 +122,31 @@ export class RedisGrantStore implements GrantStore {
     if (!Number.isInteger(options.commandTimeoutMs) || options.commandTimeoutMs <= 0) {
       throw new TypeError(`commandTimeoutMs must be a positive integer, got ${options.commandTimeoutMs}`);
     }
-    if (typeof options.keyPrefix !== 'string') throw new TypeError('keyPrefix must be a string');
-    this.#p = options.keyPrefix;
-    this.#channel = `${this.#p}invalidate`;
-    this.#logger = options.logger;
-    this.#observer = options.observer ?? {};
-    this.#timeoutMs = options.commandTimeoutMs;
-    this.#hub = new InvalidationHub((err) => this.#warn({ err }, 'invalidation listener threw'));
-
-    const common: RedisOptions = {
-      commandTimeout: options.commandTimeoutMs,
-      // Fail fast: a command in flight when the connection drops is rejected, not re-sent later.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      retryStrategy: (times) => Math.min(times * 100, 2000),
-      lazyConnect: false,
-      ...(options.sentinel ? sentinelConnectionOptions(options.sentinel, options.commandTimeoutMs) : {}),
-    };
-    const create = options.createClient ?? ((_role, url, redisOptions) => new Redis(url, redisOptions));
-    // An outage must be a 503 now, not a request parked until Redis returns.
-    this.#redis = create('command', options.url, {
-      ...common,
-      enableOfflineQueue: false,
-      // Auto-pipelining sends the next batch only once the previous one has settled:
-      // with Redis hung, a lookup would wait out someone else's timeout before its
-      // own (2 x command_timeout_ms). Commands written at once still share the
-      // connection; each gets exactly its own timeout.
-      enableAutoPipelining: false,
+    this.#keys = new RedisKeys(options.keyPrefix);
+    const observer = options.observer ?? {};
+    this.#hub = new InvalidationHub((err) => this.#conn.warn({ err }, 'invalidation listener threw'));
+    this.#conn = new RedisConnection({
+      url: options.url,
+      commandTimeoutMs: options.commandTimeoutMs,
+      channel: this.#keys.channel,
+      hub: this.#hub,
+      logger: options.logger,
+      sentinel: options.sentinel,
+      observer,
+      createClient: options.createClient,
     });
-    // Resubscription is ours (see #subscribe) so that we know when it has taken effect.
-    this.#sub = create('subscriber', options.url, { ...common, autoResubscribe: false });
-
+    // Counted where an error reply from Redis is: the answer came, but cannot be used.
+    this.#corrupt = new CorruptRecordLog(options.logger, () => observer.commandFailed?.('error'));
     this.#scripts = {
-      lookupMany: defineScript(this.#redis, 'patgateLookupMany', null, LOOKUP_MANY_LUA),
-      getById: defineScript(this.#redis, 'patgateGetById', 1, GET_BY_ID_LUA),
-      create: defineScript(this.#redis, 'patgateCreate', 3, CREATE_LUA),
-      update: defineScript(this.#redis, 'patgateUpdate', 2, UPDATE_LUA),
-      replace: defineScript(this.#redis, 'patgateReplace', 3, REPLACE_LUA),
-      list: defineScript(this.#redis, 'patgateList', 2, LIST_LUA),
-      lastUsed: defineScript(this.#redis, 'patgateLastUsed', 1, LAST_USED_LUA),
+      lookupMany: this.#conn.defineScript('patgateLookupMany', null, LOOKUP_MANY_LUA),
+      getById: this.#conn.defineScript('patgateGetById', 1, GET_BY_ID_LUA),
+      create: this.#conn.defineScript('patgateCreate', 3, CREATE_LUA),
+      update: this.#conn.defineScript('patgateUpdate', 2, UPDATE_LUA),
+      replace: this.#conn.defineScript('patgateReplace', 3, REPLACE_LUA),
+      list: this.#conn.defineScript('patgateList', 2, LIST_LUA),
+      lastUsed: this.#conn.defineScript('patgateLastUsed', 1, LAST_USED_LUA),
     };
-
-    this.#redis.on('ready', () => {
-      this.#warned.command = false;
-      void this.#checkServer().then(() => {
-        this.#connectedOnce = true;
-        this.#wake();
-      });
-    });
-    this.#redis.on('error', (err: unknown) => this.#connectionLost('command', err));
-    this.#sub.on('error', (err: unknown) => this.#connectionLost('subscriber', err));
-    this.#sub.on('ready', () => {
-      this.#warned.subscriber = false;
-      void this.#subscribe();
-    });
-    this.#redis.on('close', () => this.#connectionLost('command'));
-    this.#sub.on('close', () => {
-      this.#subscribed = false;
-      this.#connectionLost('subscriber');
-    });
-    this.#sub.on('message', (channel: string, message: string) => {
-      if (channel === this.#channel) this.#onMessage(message);
-    });
+    this.#invitations = new RedisInvitations(this.#conn, this.#keys, this.#corrupt);
   }
 
   /**
@@ -198,13 +156,8 @@ export class RedisGrantStore implements GrantStore {
    * invalidations published before the subscription are only covered by the
    * `{kind: 'all'}` it then delivers.
    */
-  async ready(timeoutMs = Math.max(this.#timeoutMs, 5000)): Promise<void> {
-    await this.#waitFor(
-      () =>
-        this.#refusal !== null || (this.#connectedOnce && this.#redis.status === 'ready' && this.#subscribed),
-      timeoutMs,
-    );
-    if (this.#refusal) throw new StoreUnavailableError({ cause: this.#refusal });
+  ready(timeoutMs?: number): Promise<void> {
+    return this.#conn.ready(timeoutMs);
   }
 
   lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
@@ -214,25 +167,51 @@ export class RedisGrantStore implements GrantStore {
   /** One script call for the batch; a record that cannot be read fails its own lookup only. */
   async #lookupMany(batch: readonly LookupRequest[]): Promise<(GrantSnapshot | null | Error)[]> {
     const args: string[] = [];
-    for (const { tokenHash } of batch) args.push(this.#tokenKey(tokenHash));
-    args.push(this.#p);
+    for (const { tokenHash } of batch) args.push(this.#keys.token(tokenHash));
+    args.push(this.#keys.prefix);
     for (const { owner } of batch) args.push(owner);
-    const reply = await this.#run(() => this.#scripts.lookupMany(batch.length, ...args));
+    const reply = await this.#conn.run(() => this.#scripts.lookupMany(batch.length, ...args));
     // The batcher refuses an answer of another length; a reply that is no list at all is corrupt.
     if (!Array.isArray(reply)) throw corrupt('lookup reply');
-    const answers = reply.map(decodeLookup);
-    // The script answered, but not for these: counted like an error reply from Redis.
-    for (const answer of answers) if (answer instanceof Error) this.#observer.commandFailed?.('error');
-    return answers;
+    return batch.map((request, i) => this.#decodeLookup(request, reply[i]));
   }
 
-  async createToken(tokenHash: string, record: TokenRecord): Promise<void> {
+  /** One answer of LOOKUP_MANY_LUA, decoded strictly; the error names the key at fault. */
+  #decodeLookup(request: LookupRequest, entry: unknown): GrantSnapshot | null | Error {
+    if (entry === null) return null;
+    let key = this.#keys.token(request.tokenHash);
+    if (!Array.isArray(entry) || entry.length !== 4) {
+      return this.#corrupt.fail(
+        key,
+        new CorruptRecordError('token record', 'unreadable by the lookup script'),
+      );
+    }
+    const [tokenJson, policyJson, role, registered] = entry as unknown[];
+    try {
+      const token = decodeTokenJson(tokenJson);
+      // The owner whose keys the script read, as it derived them.
+      const owner = token.kind === 'fine_grained' ? token.resourceOwner : request.owner.toLowerCase();
+      key = this.#keys.policy(owner);
+      const policy = policyJson === null ? null : decodePolicyJson(policyJson);
+      key = this.#keys.members(owner);
+      const memberRole = role === null ? null : decodeRole(role);
+      if (registered !== 0 && registered !== 1)
+        throw new CorruptRecordError('lookup reply', 'registered is not 0/1');
+      return deepFreeze({ token, owner: ownerState(registered === 1, policy, memberRole) });
+    } catch (err) {
+      if (err instanceof CorruptRecordError) return this.#corrupt.fail(key, err);
+      return new StoreUnavailableError({ cause: err });
+    }
+  }
+
+  async createToken(tokenHash: string, input: TokenRecord): Promise<void> {
+    const record = encodeTokenRecord(input);
     const expireAt = retentionDeadline(record.expiresAt);
-    const result = await this.#run(() =>
+    const result = await this.#conn.run(() =>
       this.#scripts.create(
-        this.#tokenKey(tokenHash),
-        this.#idKey(record.id),
-        `${this.#p}tokens`,
+        this.#keys.token(tokenHash),
+        this.#keys.tokenId(record.id),
+        this.#keys.tokens,
         JSON.stringify(record),
         tokenHash,
         record.id,
@@ -245,21 +224,27 @@ export class RedisGrantStore implements GrantStore {
 
   async getToken(id: string): Promise<TokenRecord | null> {
     const current = await this.#current(id);
-    return current ? parseJson<TokenRecord>(current.json) : null;
+    return current ? current.record : null;
   }
 
-  async listTokens(filter: TokenFilter): Promise<TokenRecord[]> {
-    const ids = await this.#run(() => this.#redis.smembers(`${this.#p}tokens`));
+  /**
+   * A record that does not decode is left out (and reported): it grants nothing, since its
+   * lookups fail, and one bad record must not take every listing and the admin
+   * checks built on them down with it.
+   */
+  async listTokens(input: TokenFilter): Promise<TokenRecord[]> {
+    const filter = normalizeFilter(input);
+    const ids = await this.#conn.run(() => this.#conn.client.smembers(this.#keys.tokens));
     const records: TokenRecord[] = [];
     for (let i = 0; i < ids.length; i += LIST_BATCH) {
       const batch = ids.slice(i, i + LIST_BATCH);
-      const reply = await this.#run(() =>
-        this.#scripts.list(`${this.#p}tokens`, `${this.#p}lastused`, this.#p, ...batch),
+      const reply = await this.#conn.run(() =>
+        this.#scripts.list(this.#keys.tokens, this.#keys.lastUsed, this.#keys.prefix, ...batch),
       );
-      if (!Array.isArray(reply)) throw corrupt('list reply');
-      for (const json of reply as unknown[]) {
-        const record = parseJson<TokenRecord>(json);
-        if (matchesFilter(record, filter)) records.push(record);
+      if (!Array.isArray(reply) || reply.length % 2 !== 0) throw corrupt('list reply');
+      for (let r = 0; r < reply.length; r += 2) {
+        const record = this.#corrupt.skip(this.#keys.token(String(reply[r])), reply[r + 1], decodeTokenJson);
+        if (record !== null && matchesFilter(record, filter)) records.push(record);
       }
     }
     return records.sort(compareByCreation);
@@ -269,16 +254,16 @@ export class RedisGrantStore implements GrantStore {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await this.#current(id);
       if (!current) return null;
-      const next = withStatus(parseJson<TokenRecord>(current.json), status, reason, new Date());
+      const next = encodeTokenRecord(withStatus(current.record, status, reason, new Date()));
       const nextJson = JSON.stringify(next);
-      const written = await this.#run(() =>
+      const written = await this.#conn.run(() =>
         this.#scripts.update(
-          this.#idKey(id),
-          this.#tokenKey(current.hash),
+          this.#keys.tokenId(id),
+          this.#keys.token(current.hash),
           current.hash,
           current.json,
           nextJson,
-          this.#channel,
+          this.#keys.channel,
           encodeInvalidation({ kind: 'token', tokenHash: current.hash }, Date.now()),
         ),
       );
@@ -292,19 +277,19 @@ export class RedisGrantStore implements GrantStore {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await this.#current(id);
       if (!current) return null;
-      const next = withExpiry(parseJson<TokenRecord>(current.json), expiresAt, new Date());
+      const next = encodeTokenRecord(withExpiry(current.record, expiresAt, new Date()));
       const nextJson = JSON.stringify(next);
-      const moved = await this.#run(() =>
+      const moved = await this.#conn.run(() =>
         this.#scripts.replace(
-          this.#idKey(id),
-          this.#tokenKey(current.hash),
-          this.#tokenKey(newHash),
+          this.#keys.tokenId(id),
+          this.#keys.token(current.hash),
+          this.#keys.token(newHash),
           current.hash,
           current.json,
           nextJson,
           newHash,
           expireAt,
-          this.#channel,
+          this.#keys.channel,
           encodeInvalidation({ kind: 'token', tokenHash: current.hash }, Date.now()),
         ),
       );
@@ -318,48 +303,67 @@ export class RedisGrantStore implements GrantStore {
     if (lastUsed.size === 0) return;
     const args: string[] = [];
     for (const [id, at] of lastUsed) args.push(id, at);
-    await this.#run(() => this.#scripts.lastUsed(`${this.#p}lastused`, ...args));
+    await this.#conn.run(() => this.#scripts.lastUsed(this.#keys.lastUsed, ...args));
   }
 
   async getLastUsed(id: string): Promise<string | null> {
-    return this.#run(() => this.#redis.hget(`${this.#p}lastused`, id));
+    return this.#conn.run(() => this.#conn.client.hget(this.#keys.lastUsed, id));
   }
 
   async getOrgPolicy(org: string): Promise<OrgPolicy | null> {
-    const json = await this.#run(() => this.#redis.get(this.#policyKey(org)));
-    return json === null ? null : parseJson<OrgPolicy>(json);
+    const key = this.#keys.policy(org.toLowerCase());
+    const json = await this.#conn.run(() => this.#conn.client.get(key));
+    return json === null ? null : this.#corrupt.decode(key, json, decodePolicyJson);
   }
 
   async setOrgPolicy(org: string, policy: OrgPolicy): Promise<void> {
-    await this.#atomic((m) => m.set(this.#policyKey(org), JSON.stringify(policy)), org);
+    const name = encodeLogin(org);
+    const json = JSON.stringify(encodePolicy(policy));
+    await this.#atomic((m) => m.set(this.#keys.policy(name), json), name);
   }
 
   async getMembers(org: string): Promise<ReadonlyMap<string, MemberRole>> {
-    const all = await this.#run(() => this.#redis.hgetall(this.#membersKey(org)));
-    const members = new Map<string, MemberRole>();
-    for (const [user, role] of Object.entries(all)) {
-      const known = asRole(role);
-      if (known) members.set(user, known);
-    }
-    return members;
+    const key = this.#keys.members(org.toLowerCase());
+    const all = await this.#conn.run(() => this.#conn.client.hgetall(key));
+    return this.#corrupt.decode(key, all, decodeMembers);
   }
 
   async setMember(org: string, user: string, role: MemberRole): Promise<void> {
+    const name = encodeLogin(org);
+    const member = encodeLogin(user);
+    const known = encodeRole(role);
     // Registering a member registers the org for good (a default policy key): removing
     // its last member later must not turn it back into an unregistered owner, or the
     // removed member's tokens would work again.
     await this.#atomic(
       (m) =>
         m
-          .hset(this.#membersKey(org), user, role)
-          .set(this.#policyKey(org), JSON.stringify(DEFAULT_ORG_POLICY), 'NX'),
-      org,
+          .hset(this.#keys.members(name), member, known)
+          .set(this.#keys.policy(name), JSON.stringify(DEFAULT_ORG_POLICY), 'NX'),
+      name,
     );
   }
 
   async removeMember(org: string, user: string): Promise<boolean> {
-    const removed = await this.#atomic((m) => m.hdel(this.#membersKey(org), user), org);
+    const name = org.toLowerCase();
+    const removed = await this.#atomic((m) => m.hdel(this.#keys.members(name), user.toLowerCase()), name);
     return removed === 1;
+  }
+
+  createInvitation(invitation: Invitation): Promise<void> {
+    return this.#invitations.create(invitation);
+  }
+
+  listInvitations(filter: InvitationFilter): Promise<Invitation[]> {
+    return this.#invitations.list(filter);
+  }
+
+  acceptInvitation(org: string, user: string, now: number): Promise<MemberRole | null> {
+    return this.#invitations.accept(org, user, now);
+  }
+
+  deleteInvitation(org: string, user: string): Promise<boolean> {
+    return this.#invitations.delete(org, user);
   }
 
   onInvalidate(listener: InvalidationListener): void {
@@ -367,33 +371,34 @@ export class RedisGrantStore implements GrantStore {
   }
 
   isSynchronized(): boolean {
-    return this.#subscribed;
+    return this.#conn.isSubscribed();
   }
 
   async ping(): Promise<void> {
-    await this.#run(() => this.#redis.ping());
+    await this.#conn.run(() => this.#conn.client.ping());
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    await Promise.all([quit(this.#redis), quit(this.#sub)]);
+  close(): Promise<void> {
+    return this.#conn.close();
   }
 
-  /** The current hash and raw JSON of token `id`, read atomically. */
-  async #current(id: string): Promise<{ hash: string; json: string } | null> {
-    const reply = await this.#run(() => this.#scripts.getById(this.#idKey(id), this.#p));
+  /** The current hash, raw JSON and decoded record of token `id`, read atomically. */
+  async #current(id: string): Promise<{ hash: string; json: string; record: TokenRecord } | null> {
+    const reply = await this.#conn.run(() =>
+      this.#scripts.getById(this.#keys.tokenId(id), this.#keys.prefix),
+    );
     if (reply === null) return null;
     const [hash, json] = Array.isArray(reply) ? (reply as unknown[]) : [];
     if (typeof hash !== 'string' || typeof json !== 'string') throw corrupt('token reply');
-    return { hash, json };
+    return { hash, json, record: this.#corrupt.decode(this.#keys.token(hash), json, decodeTokenJson) };
   }
 
   /** One org write and its invalidation in a MULTI; resolves to the write's reply. */
   async #atomic(write: (m: ReturnType<Redis['multi']>) => unknown, org: string): Promise<unknown> {
-    const results = await this.#run(() => {
-      const multi = this.#redis.multi();
+    const results = await this.#conn.run(() => {
+      const multi = this.#conn.client.multi();
       write(multi);
-      multi.publish(this.#channel, encodeInvalidation({ kind: 'owner', owner: org }, Date.now()));
+      multi.publish(this.#keys.channel, encodeInvalidation({ kind: 'owner', owner: org }, Date.now()));
       return multi.exec();
     });
     if (!results) throw new StoreUnavailableError({ cause: new Error('MULTI aborted') });
@@ -402,171 +407,6 @@ export class RedisGrantStore implements GrantStore {
     }
     return results[0]?.[1];
   }
-
-  async #run<T>(command: () => Promise<T>): Promise<T> {
-    if (this.#closing) throw new StoreUnavailableError({ cause: new Error('store closed') });
-    if (this.#refusal) throw new StoreUnavailableError({ cause: this.#refusal });
-    // Startup is not an outage: give the first connection the command timeout to
-    // come up. Afterwards nothing waits, since the offline queue is off.
-    if (!this.#connectedOnce) {
-      try {
-        await this.#waitFor(() => this.#connectedOnce || this.#refusal !== null, this.#timeoutMs);
-      } catch (err) {
-        this.#observer.commandFailed?.('unavailable');
-        throw err;
-      }
-      if (this.#refusal) throw new StoreUnavailableError({ cause: this.#refusal });
-    }
-    try {
-      return await command();
-    } catch (err) {
-      this.#observer.commandFailed?.(failureKind(err));
-      throw new StoreUnavailableError({ cause: err });
-    }
-  }
-
-  /**
-   * Refuses a Redis Cluster node before the first command runs: the scripts read
-   * keys they derive themselves, which Cluster would answer with CROSSSLOT or MOVED
-   * for some tokens and not others. A server that will not say (INFO denied by an
-   * ACL) is given the benefit of the doubt.
-   */
-  async #checkServer(): Promise<void> {
-    let info: string;
-    try {
-      info = await this.#redis.info('cluster');
-    } catch {
-      return;
-    }
-    if (!/^cluster_enabled:1\s*$/m.test(info)) return;
-    this.#refusal = new Error(
-      'Redis Cluster is not supported: patgate needs a single primary (optionally found through Sentinel)',
-    );
-    this.#logger?.error?.({ err: this.#refusal }, 'refusing the configured Redis');
-    this.#wake();
-  }
-
-  async #subscribe(): Promise<void> {
-    try {
-      await this.#sub.subscribe(this.#channel);
-    } catch (err) {
-      if (this.#closing) return;
-      this.#warn({ err }, 'invalidation subscribe failed; reconnecting');
-      // A SUBSCRIBE that timed out may still take effect later, unseen: start over.
-      this.#sub.disconnect(true);
-      return;
-    }
-    this.#subscribed = true;
-    this.#wake();
-    // Whatever was published while we were not subscribed is lost (on the first
-    // subscription too: the cache may already hold entries loaded before it).
-    this.#hub.emit({ kind: 'all' });
-  }
-
-  #onMessage(message: string): void {
-    const decoded = decodeInvalidation(message);
-    if (decoded) {
-      this.#hub.emit(decoded.event);
-      if (decoded.publishedAtMs !== null) {
-        // Clocks of two hosts can disagree; a negative lag is skew, not time travel.
-        this.#observer.invalidationLag?.(Math.max(0, Date.now() - decoded.publishedAtMs) / 1000);
-      }
-      return;
-    }
-    this.#warn({ message }, 'unknown invalidation message; dropping every cached grant');
-    this.#hub.emit({ kind: 'all' });
-  }
-
-  #connectionLost(role: RedisConnectionRole, err?: unknown): void {
-    // One line per outage, not one per reconnect attempt.
-    if (this.#closing || this.#warned[role]) return;
-    this.#warned[role] = true;
-    this.#warn(err === undefined ? { connection: role } : { err, connection: role }, 'Redis connection lost');
-  }
-
-  #warn(obj: object, msg: string): void {
-    this.#logger?.warn(obj, msg);
-  }
-
-  #waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        done,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new StoreUnavailableError({ cause: new Error(`Redis not ready within ${timeoutMs} ms`) }));
-      }, timeoutMs);
-      this.#waiters.add(waiter);
-    });
-  }
-
-  #wake(): void {
-    for (const waiter of this.#waiters) {
-      if (!waiter.done()) continue;
-      this.#waiters.delete(waiter);
-      waiter.resolve();
-    }
-  }
-
-  #tokenKey(hash: string): string {
-    return `${this.#p}tok:${hash}`;
-  }
-
-  #idKey(id: string): string {
-    return `${this.#p}tokid:${id}`;
-  }
-
-  #policyKey(org: string): string {
-    return `${this.#p}org:${org}:policy`;
-  }
-
-  #membersKey(org: string): string {
-    return `${this.#p}org:${org}:members`;
-  }
-}
-
-/**
- * Sentinel mode: ioredis asks the sentinels for the primary on every (re)connect.
- * The failover detector drops the connection as soon as the sentinels announce a
- * new primary, and a READONLY reply (a demoted primary still answering) forces a
- * reconnect too; the failed command is not re-sent (fail fast, the caller answers 503).
- */
-export function sentinelConnectionOptions(
-  sentinel: RedisSentinelOptions,
-  commandTimeoutMs: number,
-): RedisOptions {
-  return {
-    sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
-    name: sentinel.name,
-    sentinelCommandTimeout: commandTimeoutMs,
-    failoverDetector: true,
-    reconnectOnError: (err) => err.message.startsWith('READONLY'),
-  };
-}
-
-function failureKind(err: unknown): StoreFailureKind {
-  // ioredis's ReplyError is exported untyped; its name is stable.
-  if (err instanceof Error && err.name === 'ReplyError') return 'error';
-  // ioredis rejects a command past `commandTimeout` with exactly this message.
-  if (err instanceof Error && err.message === 'Command timed out') return 'timeout';
-  return 'unavailable';
-}
-
-/**
- * `defineCommand` sends EVALSHA, falling back to EVAL once after a script cache flush.
- * `numberOfKeys` null: the caller passes the key count first.
- */
-function defineScript(client: Redis, name: string, numberOfKeys: number | null, lua: string): ScriptCall {
-  client.defineCommand(name, numberOfKeys === null ? { lua } : { numberOfKeys, lua });
-  const method: unknown = Reflect.get(client, name);
-  if (typeof method !== 'function') throw new Error(`ioredis did not define ${name}`);
-  return (...args) => Reflect.apply(method, client, args) as Promise<unknown>;
 }
 
 /** Dead tokens linger 30 days past expiry so that they still answer "expired". */
@@ -577,48 +417,6 @@ function retentionDeadline(expiresAt: string): number {
   return Math.max(expires, Date.now()) + RETENTION_AFTER_EXPIRY_MS;
 }
 
-interface LookupRequest {
-  readonly tokenHash: string;
-  readonly owner: string;
-}
-
-/** One answer of LOOKUP_MANY_LUA. */
-function decodeLookup(entry: unknown): GrantSnapshot | null | Error {
-  if (entry === null) return null;
-  if (!Array.isArray(entry) || entry.length !== 4) return corrupt('token record');
-  const [tokenJson, policyJson, role, registered] = entry as unknown[];
-  try {
-    const token = parseJson<TokenRecord>(tokenJson);
-    const policy = policyJson === null ? null : parseJson<OrgPolicy>(policyJson);
-    return deepFreeze({ token, owner: ownerState(registered === 1, policy, asRole(role)) });
-  } catch (error) {
-    return error instanceof Error ? error : corrupt('token record');
-  }
-}
-
-function parseJson<T>(value: unknown): T {
-  if (typeof value !== 'string') throw corrupt('stored value');
-  try {
-    return JSON.parse(value) as T;
-  } catch (err) {
-    throw new StoreUnavailableError({ cause: err });
-  }
-}
-
-function asRole(value: unknown): MemberRole | null {
-  return value === 'member' || value === 'admin' ? value : null;
-}
-
 function corrupt(what: string): StoreUnavailableError {
   return new StoreUnavailableError({ cause: new Error(`unexpected ${what} from Redis`) });
-}
-
-async function quit(client: Redis): Promise<void> {
-  try {
-    await client.quit();
-  } catch {
-    // Not connected or not answering: nothing to say goodbye to.
-  } finally {
-    client.disconnect();
-  }
 }

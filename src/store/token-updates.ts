@@ -21,6 +21,15 @@ export function withExpiry(record: TokenRecord, expiresAt: string, now: Date): T
   return { ...record, expiresAt, regeneratedAt: now.toISOString() };
 }
 
+/** Names compare case-insensitively: the filter is lower-cased like the stored names. */
+export function normalizeFilter(filter: TokenFilter): TokenFilter {
+  return {
+    ...filter,
+    ...(filter.user === undefined ? {} : { user: filter.user.toLowerCase() }),
+    ...(filter.resourceOwner === undefined ? {} : { resourceOwner: filter.resourceOwner.toLowerCase() }),
+  };
+}
+
 export function matchesFilter(record: TokenRecord, filter: TokenFilter): boolean {
   if (filter.user !== undefined && record.user !== filter.user) return false;
   if (filter.status !== undefined && record.status !== filter.status) return false;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ORG_POLICY, type OrgPolicy } from '../../src/grants/owner.js';
 import type { TokenRecord } from '../../src/grants/token-record.js';
 import { StoreConflictError } from '../../src/store/errors.js';
-import type { GrantStore } from '../../src/store/grant-store.js';
+import type { GrantStore, Invitation } from '../../src/store/grant-store.js';
 import { classic, fineGrained, randomHash, recordInvalidations, tryMutate } from './token-fixtures.js';
 
 const STRICT_POLICY: OrgPolicy = {
@@ -11,6 +11,20 @@ const STRICT_POLICY: OrgPolicy = {
   classicTokens: 'blocked',
   fineGrainedTokens: 'allowed',
 };
+
+const HOUR_MS = 60 * 60 * 1000;
+
+function invitation(overrides: Partial<Invitation> = {}): Invitation {
+  return {
+    org: 'acme',
+    user: 'bob',
+    role: 'member',
+    invitedBy: 'carol',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    expiresAt: new Date(Date.now() + 24 * HOUR_MS).toISOString(),
+    ...overrides,
+  };
+}
 
 /**
  * The behaviour every GrantStore shares. `makeStore` returns a fresh, empty,
@@ -242,6 +256,165 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
         await store.setMember('members-only', 'bob', 'admin');
         expect(await store.getOrgPolicy('members-only')).toEqual(STRICT_POLICY);
         expect((await store.lookup(hash, 'nobody'))?.owner).toEqual({ org: null });
+      });
+    });
+
+    describe('names compare case-insensitively (records trusted as read)', () => {
+      it('lower-cases the owner, user and repositories of a token on write', async () => {
+        const shouted = fineGrained({ user: 'Alice', resourceOwner: 'ACME', repositories: ['API', 'Web'] });
+        const { hash } = await created(shouted);
+        const stored = { ...shouted, user: 'alice', resourceOwner: 'acme', repositories: ['api', 'web'] };
+        expect(await store.getToken(shouted.id)).toEqual(stored);
+        expect((await store.listTokens({ user: 'ALICE', resourceOwner: 'Acme' })).map((r) => r.id)).toEqual([
+          shouted.id,
+        ]);
+        await store.setMember('Acme', 'ALICE', 'member');
+        expect(await store.lookup(hash, 'beta')).toEqual({
+          token: stored,
+          owner: { org: { policy: DEFAULT_ORG_POLICY, role: 'member' } },
+        });
+      });
+
+      it('lower-cases org and user names of policies and members, and publishes the lower-cased org', async () => {
+        const events = recordInvalidations(store);
+        await store.setOrgPolicy('ACME', STRICT_POLICY);
+        await events.next((e) => e.kind === 'owner' && e.owner === 'acme');
+        await store.setMember('Acme', 'Bob', 'admin');
+        expect(await store.getOrgPolicy('acme')).toEqual(STRICT_POLICY);
+        expect(await store.getOrgPolicy('ACME')).toEqual(STRICT_POLICY);
+        expect(await store.getMembers('aCmE')).toEqual(new Map([['bob', 'admin']]));
+        const { hash } = await created(classic({ user: 'BOB' }));
+        expect((await store.lookup(hash, 'ACME'))?.owner).toEqual({
+          org: { policy: STRICT_POLICY, role: 'admin' },
+        });
+        expect(await store.removeMember('ACME', 'BOB')).toBe(true);
+        expect(await store.getMembers('acme')).toEqual(new Map());
+      });
+
+      it('refuses with a TypeError a write no read could accept back, and stores nothing', async () => {
+        const hash = randomHash();
+        const broken = { ...fineGrained(), repositories: 'api' } as unknown as TokenRecord;
+        await expect(store.createToken(hash, broken)).rejects.toBeInstanceOf(TypeError);
+        expect(await store.lookup(hash, 'acme')).toBeNull();
+        await expect(store.setMember('acme:members', 'bob', 'member')).rejects.toBeInstanceOf(TypeError);
+        await expect(
+          store.setOrgPolicy('acme', { ...STRICT_POLICY, classicTokens: 'maybe' } as unknown as OrgPolicy),
+        ).rejects.toBeInstanceOf(TypeError);
+        expect(await store.getOrgPolicy('acme')).toBeNull();
+      });
+    });
+
+    describe('invitations', () => {
+      it('creates, and lists by org, by user and all, oldest first', async () => {
+        const first = invitation({ org: 'acme', user: 'bob', createdAt: '2025-01-01T00:00:00.000Z' });
+        const second = invitation({ org: 'beta', user: 'bob', createdAt: '2025-01-02T00:00:00.000Z' });
+        const third = invitation({
+          org: 'acme',
+          user: 'dave',
+          role: 'admin',
+          createdAt: '2025-01-03T00:00:00.000Z',
+        });
+        for (const each of [third, first, second]) await store.createInvitation(each);
+        expect(await store.listInvitations({ org: 'acme' })).toEqual([first, third]);
+        expect(await store.listInvitations({ user: 'bob' })).toEqual([first, second]);
+        expect(await store.listInvitations({ org: 'acme', user: 'dave' })).toEqual([third]);
+        expect(await store.listInvitations({})).toEqual([first, second, third]);
+        expect(await store.listInvitations({ org: 'gamma' })).toEqual([]);
+        expect(await store.listInvitations({ org: 'beta', user: 'dave' })).toEqual([]);
+      });
+
+      it('lower-cases names on write and on read', async () => {
+        await store.createInvitation(invitation({ org: 'ACME', user: 'Bob', invitedBy: 'Carol' }));
+        const stored = invitation({ invitedBy: 'carol' });
+        expect(await store.listInvitations({ org: 'Acme' })).toEqual([
+          { ...stored, expiresAt: expect.any(String) },
+        ]);
+        expect(await store.listInvitations({ user: 'BOB' })).toHaveLength(1);
+        expect(await store.acceptInvitation('ACME', 'BOB', Date.now())).toBe('member');
+        expect(await store.getMembers('acme')).toEqual(new Map([['bob', 'member']]));
+      });
+
+      it('replaces the invitation of the same user to the same org', async () => {
+        await store.createInvitation(invitation({ role: 'member' }));
+        const again = invitation({ role: 'admin', createdAt: '2025-02-01T00:00:00.000Z' });
+        await store.createInvitation(again);
+        expect(await store.listInvitations({ org: 'acme' })).toEqual([again]);
+        expect(await store.listInvitations({ user: 'bob' })).toEqual([again]);
+        expect(await store.listInvitations({})).toEqual([again]);
+      });
+
+      it('forgets an invitation past its expiry: listed nowhere, not acceptable, not deletable', async () => {
+        const past = invitation({ expiresAt: new Date(Date.now() - HOUR_MS).toISOString() });
+        await store.createInvitation(past);
+        await store.createInvitation(invitation({ user: 'dave' }));
+        expect((await store.listInvitations({ org: 'acme' })).map((i) => i.user)).toEqual(['dave']);
+        expect(await store.listInvitations({ user: 'bob' })).toEqual([]);
+        expect(await store.acceptInvitation('acme', 'bob', Date.now())).toBeNull();
+        expect(await store.deleteInvitation('acme', 'bob')).toBe(false);
+        expect(await store.getMembers('acme')).toEqual(new Map());
+      });
+
+      it('refuses an acceptance later than the expiry, writing nothing', async () => {
+        const pending = invitation();
+        await store.createInvitation(pending);
+        const late = Date.parse(pending.expiresAt) + 1;
+        expect(await store.acceptInvitation('acme', 'bob', late)).toBeNull();
+        expect(await store.getMembers('acme')).toEqual(new Map());
+        expect(await store.listInvitations({ org: 'acme' })).toEqual([pending]);
+      });
+
+      it('accepts: the user becomes a member with the invitation role, the invitation is gone, the org is published', async () => {
+        const { hash } = await created(classic({ user: 'dave' }));
+        await store.createInvitation(invitation({ user: 'dave', role: 'admin' }));
+        await store.createInvitation(invitation({ user: 'bob' }));
+        const events = recordInvalidations(store);
+        expect(await store.acceptInvitation('acme', 'dave', Date.now())).toBe('admin');
+        await events.next((e) => e.kind === 'owner' && e.owner === 'acme');
+        expect(await store.getMembers('acme')).toEqual(new Map([['dave', 'admin']]));
+        // Membership registers the org for good, as setMember does.
+        expect(await store.getOrgPolicy('acme')).toEqual(DEFAULT_ORG_POLICY);
+        expect((await store.lookup(hash, 'acme'))?.owner).toEqual({
+          org: { policy: DEFAULT_ORG_POLICY, role: 'admin' },
+        });
+        expect((await store.listInvitations({ org: 'acme' })).map((i) => i.user)).toEqual(['bob']);
+        expect(await store.listInvitations({ user: 'dave' })).toEqual([]);
+        expect(await store.acceptInvitation('acme', 'dave', Date.now())).toBeNull();
+      });
+
+      it('keeps an existing policy when an acceptance registers the member', async () => {
+        await store.setOrgPolicy('acme', STRICT_POLICY);
+        await store.createInvitation(invitation());
+        expect(await store.acceptInvitation('acme', 'bob', Date.now())).toBe('member');
+        expect(await store.getOrgPolicy('acme')).toEqual(STRICT_POLICY);
+      });
+
+      it('answers null to the acceptance of no invitation, and writes nothing', async () => {
+        await store.createInvitation(invitation({ org: 'beta' }));
+        const events = recordInvalidations(store);
+        expect(await store.acceptInvitation('acme', 'bob', Date.now())).toBeNull();
+        expect(await store.getMembers('acme')).toEqual(new Map());
+        expect(await store.getOrgPolicy('acme')).toBeNull();
+        // Invalidations arrive in publish order: once this one is seen, none for acme came before it.
+        await store.setOrgPolicy('gamma', STRICT_POLICY);
+        await events.next((e) => e.kind === 'owner' && e.owner === 'gamma');
+        expect(events.seen.filter((e) => e.kind === 'owner' && e.owner === 'acme')).toEqual([]);
+        expect(await store.listInvitations({})).toHaveLength(1);
+      });
+
+      it('deletes: true once, then false; the invitation is listed nowhere', async () => {
+        await store.createInvitation(invitation());
+        await store.createInvitation(invitation({ org: 'beta' }));
+        expect(await store.deleteInvitation('ACME', 'Bob')).toBe(true);
+        expect(await store.deleteInvitation('acme', 'bob')).toBe(false);
+        expect(await store.listInvitations({ org: 'acme' })).toEqual([]);
+        expect((await store.listInvitations({ user: 'bob' })).map((i) => i.org)).toEqual(['beta']);
+        expect(await store.acceptInvitation('acme', 'bob', Date.now())).toBeNull();
+      });
+
+      it('refuses with a TypeError an invitation no read could accept back', async () => {
+        const bad = invitation({ role: 'owner' as unknown as Invitation['role'] });
+        await expect(store.createInvitation(bad)).rejects.toBeInstanceOf(TypeError);
+        expect(await store.listInvitations({})).toEqual([]);
       });
     });
 
