@@ -14,13 +14,18 @@
 // - parseToken disagreeing with an independent check of prefix, length, alphabet and CRC-32;
 // - extractBearer returning a credential that is not a clean token68 substring of the header,
 //   or repeating the header in an error detail;
-// - checkQuery letting through a query that carries a valid token.
+// - checkQuery letting through a query that carries a valid token;
+// - readRequest (one pass over the headers) letting through a token outside Authorization, two
+//   Authorization fields as a credential, or forwarding a credential, a gateway-owned header in
+//   any spelling, or (by default) any name with `_`.
 // Prints counts (cases, accepted, refused by reason) and exits 1 on the first findings.
 
 import { performance } from 'node:perf_hooks';
 import { resolveResource } from '../dist/src/grants/resource.js';
+import { readRequest } from '../dist/src/request/facts.js';
 import { checkQuery } from '../dist/src/request/query.js';
 import { checkTarget } from '../dist/src/request/target.js';
+import { TrustedProxies } from '../dist/src/request/trusted-proxies.js';
 import { compileRoutes } from '../dist/src/routes/compile.js';
 import { extractBearer } from '../dist/src/tokens/extract.js';
 import { generateToken, parseToken, TOKEN_LENGTH } from '../dist/src/tokens/format.js';
@@ -285,7 +290,13 @@ const ROUTES = [
   { route: 'GET /status', public: true },
   { route: '* /any/{rest+}', permission: 'metadata:read' },
 ];
-const compiled = compileRoutes({ routes: ROUTES, features: FEATURES, implicit: [] });
+const compiled = compileRoutes({
+  routes: ROUTES,
+  features: FEATURES,
+  implicit: [],
+  // Body limits are not fuzzed here; compileRoutes requires one.
+  defaultMaxBodyBytes: 1_048_576,
+});
 if (!compiled.ok) {
   console.error('fuzz: the route map does not compile', compiled.errors);
   process.exit(2);
@@ -335,6 +346,8 @@ const counts = {
   tokensValid: 0,
   bearers: 0,
   bearersAccepted: 0,
+  headerSets: 0,
+  headersRefused: {},
 };
 const findings = [];
 
@@ -489,7 +502,7 @@ function fuzzBearer() {
     () => `Bearer ${token}, Bearer ${token}`,
     () => segment() + segment(),
   ];
-  const value = chance(0.1) ? [pick(shapes)(), pick(shapes)()] : pick(shapes)();
+  const value = pick(shapes)();
   let result;
   try {
     result = extractBearer(value);
@@ -497,15 +510,104 @@ function fuzzBearer() {
     finding('extractBearer threw', value, String(error));
     return;
   }
-  const text = Array.isArray(value) ? value.join('\n') : value;
+  const text = value;
   if (result.kind === 'bearer') {
     counts.bearersAccepted++;
-    if (Array.isArray(value) && value.length > 1) finding('two Authorization headers accepted', value, '');
     if (!text.includes(result.token) || /[\s,]/.test(result.token) || result.token === '') {
       finding('extracted credential is not a clean substring', value, result.token);
     }
   } else if (result.kind === 'invalid' && text.trim().length >= 8 && result.detail.includes(text.trim())) {
     finding('extractBearer repeated the header in its detail', value, result.detail);
+  }
+}
+
+const READER = {
+  maxTargetLength: 8192,
+  maxHeaderCount: 100,
+  trustedProxies: new TrustedProxies([]),
+  allowUnderscores: false,
+};
+const HEADER_NAMES = [
+  'Host',
+  'Authorization',
+  'authorization',
+  'Cookie',
+  'X-Api-Key',
+  'Proxy-Authorization',
+  'Accept',
+  'X_Patgate_User',
+  'X-Patgate_User',
+  'x-patgate-user',
+  'X-PATGATE-TOKEN-ID',
+  'X_Forwarded_For',
+  'Content-Type',
+  'Connection',
+  'User-Agent',
+  'X-Custom_Name',
+  'Forwarded',
+];
+const HEADER_VALUES = [
+  'a',
+  'keep-alive',
+  'content-type',
+  'x-custom',
+  'text/plain',
+  'application/x-www-form-urlencoded,x',
+  'session=abc',
+  '127.0.0.1:8080',
+  'Bearer x',
+];
+
+function fuzzHeaders() {
+  counts.headerSets++;
+  const token = pick(TOKENS);
+  const raw = ['Host', '127.0.0.1:8080'];
+  let planted = false;
+  let authorizations = 0;
+  const n = int(8);
+  for (let i = 0; i < n; i++) {
+    const name = pick(HEADER_NAMES);
+    let value = pick(HEADER_VALUES);
+    if (name.toLowerCase() === 'authorization') {
+      authorizations++;
+      value = `Bearer ${token}`;
+    } else if (chance(0.15)) {
+      value = `${pick(['', 'x=', 'Bearer ', 'a;'])}${token}${pick(['', ';', ' x'])}`;
+      planted = true;
+    }
+    raw.push(name, value);
+  }
+  const input = {
+    method: 'GET',
+    url: '/repos/acme/api',
+    httpVersionMajor: 1,
+    httpVersionMinor: 1,
+    rawHeaders: raw,
+    peerAddress: '127.0.0.1',
+    expectContinue: false,
+  };
+  let read;
+  try {
+    read = readRequest(input, READER);
+  } catch (error) {
+    finding('readRequest threw', raw, String(error));
+    return;
+  }
+  if (read.kind === 'shape') {
+    counts.headersRefused[read.reason] = (counts.headersRefused[read.reason] ?? 0) + 1;
+    if (TOKENS.some((t) => read.detail.includes(t)))
+      finding('readRequest repeated a token', raw, read.detail);
+    return;
+  }
+  if (planted) finding('a token outside Authorization was let through', raw, '');
+  if (authorizations > 1 && read.credential.kind === 'bearer')
+    finding('two Authorization headers accepted', raw, '');
+  for (let i = 0; i < read.headers.length; i += 2) {
+    const name = read.headers[i].toLowerCase();
+    if (name.includes('_') || name.startsWith('x-patgate-') || name === 'authorization' || name === 'host') {
+      finding('readRequest forwards a header it must drop', raw, name);
+    }
+    if (read.headers[i + 1].includes(token)) finding('readRequest forwards a token', raw, name);
   }
 }
 
@@ -519,8 +621,9 @@ while (performance.now() < deadline && findings.length < 20) {
     else if (r < 0.65) fuzzTarget(randomBytesTarget());
     else if (r < 0.75) fuzzTarget(mutate(structuredTarget()));
     else if (r < 0.83) fuzzQuery();
-    else if (r < 0.92) fuzzToken();
-    else fuzzBearer();
+    else if (r < 0.88) fuzzToken();
+    else if (r < 0.94) fuzzBearer();
+    else fuzzHeaders();
   }
 }
 
@@ -536,6 +639,7 @@ for (const [reason, n] of Object.entries(counts.refusedByReason).sort((a, b) => 
 console.log(`  queries:  ${counts.queries} (refused ${JSON.stringify(counts.queriesRefused)})`);
 console.log(`  tokens:   ${counts.tokens} (valid ${counts.tokensValid})`);
 console.log(`  bearers:  ${counts.bearers} (accepted ${counts.bearersAccepted})`);
+console.log(`  headers:  ${counts.headerSets} (refused ${JSON.stringify(counts.headersRefused)})`);
 if (findings.length > 0) {
   console.log(`FINDINGS (${findings.length}); reproduce with --seed ${seed}:`);
   for (const f of findings) console.log(`  ${f.kind}: ${f.input}${f.detail === '' ? '' : ` -> ${f.detail}`}`);

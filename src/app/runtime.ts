@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { createAdminApp } from '../admin/app.js';
 import { TokenService } from '../admin/token-service.js';
-import type { LoadConfigResult, LoadedConfig } from '../config/load.js';
+import { BodyBudget, UpstreamShares } from '../gateway/body-budget.js';
 import { LastUsedRecorder } from '../gateway/last-used.js';
 import { Gateway } from '../gateway/pipeline.js';
 import type { RouteTable } from '../gateway/route-table.js';
@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Upstream } from '../proxy/upstream.js';
 import { TrustedProxies } from '../request/trusted-proxies.js';
+import type { LoadConfigResult, LoadedConfig } from '../routes/load-config.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import type { GrantStore } from '../store/grant-store.js';
@@ -48,13 +49,7 @@ export interface Runtime {
 }
 
 export function routeTableOf(loaded: LoadedConfig): RouteTable {
-  const { routes, limits } = loaded.config;
-  return {
-    matcher: loaded.matcher,
-    implicit: loaded.implicit,
-    hideForbidden: loaded.config.hide_forbidden,
-    maxBodyBytes: routes.map((route) => route.max_body_bytes ?? limits.max_body_bytes),
-  };
+  return { matcher: loaded.matcher, implicit: loaded.implicit, hideForbidden: loaded.config.hide_forbidden };
 }
 
 /** The one place that builds Redis, undici and cache instances and binds the listeners. */
@@ -83,18 +78,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     onError: (err) => logger.warn({ err }, 'could not record last-used times'),
   });
   const trustedProxies = new TrustedProxies(config.trusted_proxies);
+  const { limits } = config;
+  const bodyBudget = new BodyBudget(limits.body_buffer_total_bytes);
+  metrics.observeBodyBuffer(() => bodyBudget.used);
   const gateway = new Gateway({
     routes: routeTableOf(loaded),
     cache,
     upstream,
-    upstreamHost: new URL(config.upstream.url).host,
     lastUsed,
     logger,
     metrics,
-    retryAfterSeconds: 1,
-    trustedProxies,
+    bodies: {
+      bufferBytes: limits.body_buffer_bytes,
+      minBytesPerSecond: limits.min_body_bytes_per_second,
+      rateGraceMs: limits.body_rate_grace_ms,
+      budget: bodyBudget,
+    },
+    shares: new UpstreamShares(limits.max_upstream_requests_per_client),
   });
-  const { limits } = config;
   const gatewayServer = createGatewayServer(gateway, {
     maxHeaderBytes: limits.max_header_bytes,
     maxHeaderCount: limits.max_header_count,
@@ -104,6 +105,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     keepAliveTimeoutMs: limits.idle_timeout_ms,
     maxConnectionsPerClient: limits.max_connections_per_client,
     trustedProxies,
+    allowUnderscores: config.headers.allow_underscores,
   });
   const tokens = new TokenService(store, () => features);
   const adminApp = createAdminApp({ store, audit, tokens, metrics, logger, adminToken: options.adminToken });
@@ -193,7 +195,7 @@ function restartOnlyChanges(before: LoadedConfig['config'], after: LoadedConfig[
   );
 }
 
-/** The part of a top-level key read only at startup: `limits.max_body_bytes` travels in the route table. */
+/** The part of a top-level key read only at startup: `limits.max_body_bytes` travels with the compiled rules. */
 function startupPart(config: LoadedConfig['config'], key: string): unknown {
   if (key === 'limits') return { ...config.limits, max_body_bytes: undefined };
   return Reflect.get(config, key);

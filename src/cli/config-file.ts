@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type LoadConfigResult, loadConfigText } from '../config/load.js';
+import { type LoadConfigResult, loadConfigText } from '../routes/load-config.js';
 
 /** Reads and loads a config file, applying `PATGATE_REDIS_URL`. Never throws. */
 export async function readConfigFile(

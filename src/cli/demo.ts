@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import { loadConfigText } from '../config/load.js';
+import { formatAddress, listen } from '../app/listen.js';
+import { startRuntime } from '../app/runtime.js';
 import { createLogger } from '../observability/logger.js';
+import { loadConfigText } from '../routes/load-config.js';
 import { MemoryGrantStore } from '../store/memory-store.js';
 import { AdminClient } from './admin-client.js';
 import { createDemoUpstream } from './demo-upstream.js';
-import { formatAddress, listen } from './listen.js';
-import { startRuntime } from './runtime.js';
 
 const demoConfig = (upstreamUrl: string, port: number, adminPort: number): string => `
 listen: "127.0.0.1:${port}"

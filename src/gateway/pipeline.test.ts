@@ -1,19 +1,20 @@
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { classic, fineGrained } from '../../test/contract/token-fixtures.js';
 import { startTestUpstream, type TestUpstream } from '../../test/helpers/upstream.js';
-import { loadConfigText } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Upstream } from '../proxy/upstream.js';
-import { TrustedProxies } from '../request/trusted-proxies.js';
+import { loadConfigText } from '../routes/load-config.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import type { GrantSnapshot } from '../store/grant-store.js';
 import { MemoryGrantStore } from '../store/memory-store.js';
 import { generateToken, hashToken } from '../tokens/format.js';
+import { BodyBudget, UpstreamShares } from './body-budget.js';
 import { LastUsedRecorder } from './last-used.js';
 import { Gateway } from './pipeline.js';
 import { createGatewayServer, DEFAULT_GATEWAY_SERVER_OPTIONS } from './server.js';
@@ -50,6 +51,9 @@ routes:
     public: true
   - route: "GET /reset"
     public: true
+  - route: "POST /upload/{name}"
+    public: true
+    max_body_bytes: 4096
 `;
 
 const TTL_MS = 60_000;
@@ -67,6 +71,10 @@ let base: string;
 const serverSockets: Socket[] = [];
 const client = new Agent({ connections: 8 });
 let liveToken: string;
+let budget: BodyBudget;
+let shares: UpstreamShares;
+/** Two buffered bodies of the largest size fit; a third waits on the budget. */
+const BUDGET_BYTES = 4096;
 let classicToken: string;
 
 beforeAll(async () => {
@@ -89,21 +97,17 @@ beforeAll(async () => {
     negativeTtlMs: TTL_MS,
     clock: { now: () => clockMs },
   });
+  budget = new BodyBudget(BUDGET_BYTES);
+  shares = new UpstreamShares(64);
   gateway = new Gateway({
-    routes: {
-      matcher: loaded.matcher,
-      implicit: loaded.implicit,
-      hideForbidden: true,
-      maxBodyBytes: loaded.config.routes.map(() => 1024 * 1024),
-    },
+    routes: { matcher: loaded.matcher, implicit: loaded.implicit, hideForbidden: true },
     cache,
     upstream: forwarder,
-    upstreamHost: new URL(upstream.url).host,
     lastUsed: new LastUsedRecorder(store, { flushIntervalMs: 60_000, onError: () => {} }),
     logger: createLogger('silent'),
     metrics,
-    retryAfterSeconds: 1,
-    trustedProxies: new TrustedProxies([]),
+    bodies: { bufferBytes: 2048, minBytesPerSecond: 0, rateGraceMs: 0, budget },
+    shares,
   });
   server = createGatewayServer(gateway, DEFAULT_GATEWAY_SERVER_OPTIONS);
   server.on('connection', (socket: Socket) => serverSockets.push(socket));
@@ -139,6 +143,21 @@ async function send(path: string, token?: string, method = 'GET'): Promise<numbe
 async function expectSettled(): Promise<void> {
   expect(gateway.inFlight).toBe(0);
   await gateway.idle();
+  // What requests held is given back with them.
+  expect(budget.used).toBe(0);
+  expect(shares.heldBy('127.0.0.1')).toBe(0);
+}
+
+async function upload(body: string | (() => AsyncGenerator<string>), signal?: AbortSignal): Promise<number> {
+  const res = await request(`${base}/upload/a`, {
+    dispatcher: client,
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: typeof body === 'string' ? body : Readable.from(body()),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  await res.body.arrayBuffer();
+  return res.statusCode;
 }
 
 /** What the cache answered since `before`: a store lookup, or an entry (positive or negative). */
@@ -208,6 +227,70 @@ describe('Gateway: every way a request ends settles it exactly once', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(20);
     expect(statuses.filter((s) => s === 404)).toHaveLength(20);
     await expectSettled();
+  });
+
+  it.each<[string, string | (() => AsyncGenerator<string>), number]>([
+    ['buffered body', 'x'.repeat(1000), 200],
+    [
+      'chunked body past the buffer, streamed',
+      async function* () {
+        for (let i = 0; i < 3; i++) yield 'y'.repeat(1000);
+      },
+      200,
+    ],
+    ['declared body over the route limit', 'z'.repeat(5000), 413],
+    [
+      'chunked body over the route limit',
+      async function* () {
+        for (let i = 0; i < 5; i++) yield 'w'.repeat(1000);
+      },
+      413,
+    ],
+  ])('%s', async (_label, body, status) => {
+    const seen = upstream.requests.length;
+    expect(await upload(body)).toBe(status);
+    if (status === 200) {
+      await upstream.requests[seen]?.settled;
+      expect(upstream.requests[seen]?.bodyLength).toBe(typeof body === 'string' ? body.length : 3000);
+    } else {
+      expect(upstream.requests.length).toBe(seen);
+    }
+    await expectSettled();
+  });
+
+  it('body budget spent: 503, nothing forwarded', async () => {
+    expect(budget.tryTake(BUDGET_BYTES)).toBe(true);
+    try {
+      const seen = upstream.requests.length;
+      expect(await upload('x'.repeat(100))).toBe(503);
+      expect(upstream.requests.length).toBe(seen);
+    } finally {
+      budget.give(BUDGET_BYTES);
+    }
+    await expectSettled();
+  });
+
+  it('client gone while its body is read: settles, counted as aborted, nothing forwarded', async () => {
+    const abortedBefore = await requestsCounted('aborted');
+    const seen = upstream.requests.length;
+    const controller = new AbortController();
+    let sentFirst = (): void => {};
+    const first = new Promise<void>((resolve) => {
+      sentFirst = resolve;
+    });
+    const sent = upload(async function* () {
+      yield 'a'.repeat(100);
+      sentFirst();
+      await new Promise(() => {});
+    }, controller.signal).catch(() => undefined);
+    await first;
+    await waitUntil(() => gateway.inFlight === 1 && budget.used === 100);
+    controller.abort();
+    await sent;
+    await gateway.idle();
+    await expectSettled();
+    expect(upstream.requests.length).toBe(seen);
+    expect(await requestsCounted('aborted')).toBe(abortedBefore + 1);
   });
 
   it('upstream too slow: 504', async () => {

@@ -1,86 +1,83 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { decide } from '../grants/decide.js';
 import type { Decision } from '../grants/decision.js';
+import { InstantMemo } from '../grants/instant.js';
 import { type RequestResource, resolveResource } from '../grants/resource.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics, RequestOutcome } from '../observability/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { Throttle } from '../observability/throttle.js';
-import { buildUpstreamHeaders } from '../proxy/headers.js';
-import { type ForwardOutcome, type Upstream, upstreamErrorStatus } from '../proxy/upstream.js';
-import type { RequestRefusal } from '../request/refusal.js';
-import type { TrustedProxies } from '../request/trusted-proxies.js';
+import type { ForwardOutcome, Upstream, UpstreamIdentity } from '../proxy/upstream.js';
+import { hasBody, type RequestFacts, type ShapeRefusal } from '../request/facts.js';
 import type { RouteRequirement, RouteRule } from '../routes/types.js';
-import { GrantCache } from '../store/cached-grant-store.js';
+import type { GrantCache } from '../store/cached-grant-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import type { GrantSnapshot } from '../store/grant-store.js';
-import { extractBearerFromRawHeaders } from '../tokens/extract.js';
 import { hashToken, parseToken } from '../tokens/format.js';
-import { BodyGuard } from './body-guard.js';
+import type { UpstreamShares } from './body-budget.js';
+import { BodyIntake, type BodyIntakeOptions, type BodyResult } from './body-intake.js';
 import type { LastUsedRecorder } from './last-used.js';
-import { type ProblemCode, problemFor } from './problem.js';
-import { CLOSE_CONNECTION, writeRefusal } from './refusal-answer.js';
+import { answerFor, INTERNAL, NO_ROUTE, type Refusal, STORE_UNAVAILABLE } from './refusal.js';
 import type { RouteTable } from './route-table.js';
-import { writeProblem } from './write-problem.js';
+import { writeRefusal } from './write-refusal.js';
 
 export interface GatewayOptions {
   readonly routes: RouteTable;
   readonly cache: GrantCache;
   readonly upstream: Upstream;
-  readonly upstreamHost: string;
   readonly lastUsed: LastUsedRecorder;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Seconds a client should wait after a 503. */
-  readonly retryAfterSeconds: number;
-  /** Peers whose `X-Forwarded-*` are believed (`trusted_proxies`). */
-  readonly trustedProxies: TrustedProxies;
+  /** How request bodies are read before (or while) they go to the upstream. */
+  readonly bodies: BodyIntakeOptions;
+  /** Upstream requests in flight per client address. */
+  readonly shares: UpstreamShares;
   readonly now?: () => number;
-}
-
-/** A request target that `request/target.ts` accepted. */
-export interface CheckedTarget {
-  readonly path: string;
-  readonly query: string;
-  /**
-   * The client sent `Expect: 100-continue` and Node left the interim answer to us: it is sent
-   * only once the request is authorized, so a refused client never uploads its body.
-   */
-  readonly expectContinue: boolean;
 }
 
 /** A request whose route is known: what every later step needs about it. */
 interface RoutedRequest {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly target: CheckedTarget;
+  readonly facts: RequestFacts;
   readonly rule: RouteRule;
   /** The route map the request was matched on; a reload during a store lookup does not change it. */
   readonly table: RouteTable;
-  /** The route's body limit in bytes. */
-  readonly bodyLimit: number;
 }
 
 type PermissionRequirement = Extract<RouteRequirement, { kind: 'permissions' }>;
+type Deny = Extract<Decision, { kind: 'deny' }>;
 
 const UNMATCHED_LABEL = '(unmatched)';
-const NO_HEADERS: readonly string[] = Object.freeze([]);
+const TOKEN_MISSING: Deny = Object.freeze({
+  kind: 'deny',
+  reason: 'token_missing',
+  detail: 'this route requires a bearer token',
+});
+const TOKEN_MALFORMED: Deny = Object.freeze({
+  kind: 'deny',
+  reason: 'token_malformed',
+  detail: 'the bearer credential is not a well-formed patgate token',
+});
+const TOKEN_UNKNOWN: Deny = Object.freeze({ kind: 'deny', reason: 'token_unknown', detail: 'unknown token' });
 
 /**
- * The per-request pipeline for proxied traffic:
- * route match → token → grants (cache, then store) → decide → forward.
- * The target was checked before this runs (see `server.ts`).
+ * The per-request pipeline for proxied traffic: route match → token → grants (cache, then store)
+ * → decide → body → forward. The request was read and checked before this runs (`server.ts`,
+ * `request/facts.ts`); every way it ends without the upstream's answer goes through `#refuse`.
  */
 export class Gateway {
   #routes: RouteTable;
   readonly #cache: GrantCache;
   readonly #upstream: Upstream;
-  readonly #upstreamHost: string;
   readonly #lastUsed: LastUsedRecorder;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  readonly #bodies: BodyIntakeOptions;
+  readonly #shares: UpstreamShares;
   readonly #storeWarnings = new Throttle(1_000);
-  readonly #retryAfter: number;
-  readonly #trustedProxies: TrustedProxies;
+  /** Parsed expiry instants, shared by every decision of this gateway. */
+  readonly #instants = new InstantMemo();
   readonly #now: () => number;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -89,12 +86,11 @@ export class Gateway {
     this.#routes = options.routes;
     this.#cache = options.cache;
     this.#upstream = options.upstream;
-    this.#upstreamHost = options.upstreamHost;
     this.#lastUsed = options.lastUsed;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
-    this.#retryAfter = options.retryAfterSeconds;
-    this.#trustedProxies = options.trustedProxies;
+    this.#bodies = options.bodies;
+    this.#shares = options.shares;
     this.#now = options.now ?? Date.now;
   }
 
@@ -117,29 +113,20 @@ export class Gateway {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /**
-   * Answers a request refused for its shape before routing (`server.ts`): counted and logged
-   * like every refusal, with the reason code only (never the target, which may hold a secret).
-   */
-  refuseRequest(res: ServerResponse, refusal: RequestRefusal, detail: string): void {
-    this.#refuseShape(res, refusal, detail, UNMATCHED_LABEL);
-  }
-
-  /** `bad_request_target` from `server.ts`: the target failed `checkTarget`. */
-  refuseTarget(res: ServerResponse, detail: string): void {
-    this.#logger.info({ granted: false, reason_id: 'bad_request_target' }, 'request refused');
-    this.#refuse(res, 'bad_request_target', detail, UNMATCHED_LABEL, 'bad_request', undefined, true);
+  /** Answers a request refused before the pipeline (its shape, or its client's connection count). */
+  refuseShape(res: ServerResponse, refusal: ShapeRefusal): void {
+    this.#refuse(res, refusal, UNMATCHED_LABEL);
   }
 
   /**
    * Runs the pipeline for one request. With the grants cached, everything up to the dispatch to
    * the upstream happens in this call, with no promise in between; only a store lookup waits.
    */
-  handle(req: IncomingMessage, res: ServerResponse, target: CheckedTarget): void {
+  handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): void {
     this.#inFlight++;
     let continues = false;
     try {
-      continues = this.#route(req, res, target);
+      continues = this.#route(req, res, facts);
     } catch (error) {
       this.#internalError(res, error);
     }
@@ -149,77 +136,56 @@ export class Gateway {
   /**
    * Route match, body limit, credential, then the grants: from the cache at once, else from the
    * store. Returns `true` when the request goes on past this call (forwarded, or waiting on the
-   * store) and settles on its own; `false` when it was answered here.
+   * store or its body) and settles on its own; `false` when it was answered here.
    */
-  #route(req: IncomingMessage, res: ServerResponse, target: CheckedTarget): boolean {
+  #route(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): boolean {
     const table = this.#routes;
-    const method = req.method ?? 'GET';
-    const match = table.matcher.match(method, target.path);
+    const match = table.matcher.match(facts.method, facts.path);
     if (match === null) {
-      this.#refuse(res, 'no_route', '', UNMATCHED_LABEL, 'not_found');
+      this.#refuse(res, NO_ROUTE, UNMATCHED_LABEL);
       return false;
     }
     const rule = match.rule;
     // Checked before the token: a body too large for the route is refused without a lookup.
-    // llhttp has validated Content-Length as digits only.
-    const bodyLimit = table.maxBodyBytes[rule.index] ?? 0;
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > bodyLimit) {
-      this.#refuseShape(
+    if (facts.contentLength > rule.maxBodyBytes) {
+      this.#refuse(
         res,
-        'body_too_large',
-        `the body is ${declared} bytes; this route accepts at most ${bodyLimit}`,
+        {
+          kind: 'shape',
+          reason: 'body_too_large',
+          detail: `the body is ${facts.contentLength} bytes; this route accepts at most ${rule.maxBodyBytes}`,
+        },
         rule.pattern,
       );
       return false;
     }
-    const routed: RoutedRequest = { req, res, target, rule, table, bodyLimit };
+    const routed: RoutedRequest = { req, res, facts, rule, table };
     const requirement = rule.requirement;
-    if (requirement.kind === 'public') {
-      this.#forward(routed, null);
-      return true;
-    }
+    if (requirement.kind === 'public') return this.#forward(routed, null);
 
-    // From the raw list: a repeated header stays visible, and headersDistinct is never built.
-    const credential = extractBearerFromRawHeaders(req.rawHeaders);
-    if (credential.kind === 'none') {
-      this.#deny(res, rule, {
-        kind: 'deny',
-        reason: 'token_missing',
-        detail: 'this route requires a bearer token',
-      });
-      return false;
-    }
+    const credential = facts.credential;
+    if (credential.kind === 'none') return this.#deny(routed, TOKEN_MISSING);
     if (credential.kind === 'invalid') {
-      this.#deny(res, rule, { kind: 'deny', reason: 'token_malformed', detail: credential.detail });
-      return false;
+      return this.#deny(routed, { kind: 'deny', reason: 'token_malformed', detail: credential.detail });
     }
     const parsed = parseToken(credential.token);
-    if (!parsed.ok) {
-      this.#deny(res, rule, {
-        kind: 'deny',
-        reason: 'token_malformed',
-        detail: 'the bearer credential is not a well-formed patgate token',
-      });
-      return false;
-    }
+    if (!parsed.ok) return this.#deny(routed, TOKEN_MALFORMED);
 
     const resource = resolveResource(requirement.resource, match.params);
     const tokenHash = hashToken(credential.token);
     const owner = resource.owner ?? '';
-    const key = GrantCache.key(tokenHash, parsed.kind, owner);
-    const cached = this.#cache.peek(key);
+    const cached = this.#cache.peek(tokenHash, parsed.kind, owner);
     if (cached !== undefined) return this.#authorize(routed, requirement, resource, cached, null);
     const started = performance.now();
-    this.#cache.load(tokenHash, owner, key).then(
+    this.#cache.load(tokenHash, parsed.kind, owner).then(
       (snapshot) =>
         this.#resume(res, () => this.#authorize(routed, requirement, resource, snapshot, started)),
-      (error: unknown) => this.#resume(res, () => this.#storeFailed(res, rule, error)),
+      (error: unknown) => this.#resume(res, () => this.#storeFailed(routed, error)),
     );
     return true;
   }
 
-  /** Continues a request after a store lookup, with `handle`'s guarantee: it settles exactly once. */
+  /** Continues a request after an asynchronous step, with `handle`'s guarantee: it settles exactly once. */
   #resume(res: ServerResponse, step: () => boolean): void {
     let continues = false;
     try {
@@ -238,114 +204,159 @@ export class Gateway {
     snapshot: GrantSnapshot | null,
     started: number | null,
   ): boolean {
-    const { res, rule, table } = routed;
-    if (snapshot === null) {
-      this.#deny(res, rule, { kind: 'deny', reason: 'token_unknown', detail: 'unknown token' });
-      return false;
-    }
+    if (snapshot === null) return this.#deny(routed, TOKEN_UNKNOWN);
     const decision = decide({
       snapshot,
       requirement,
       resource,
-      implicit: table.implicit,
-      hideForbidden: table.hideForbidden,
+      implicit: routed.table.implicit,
+      hideForbidden: routed.table.hideForbidden,
       now: this.#now(),
+      instants: this.#instants,
     });
     // Only decisions that waited on the store are timed: a cache hit takes a few
     // microseconds, and timing every one cost more than the decision itself.
     if (started !== null) this.#metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-    if (decision.kind === 'deny') {
-      this.#deny(res, rule, decision);
-      return false;
-    }
+    if (decision.kind === 'deny') return this.#deny(routed, decision);
     this.#metrics.countDecision('allow', 'granted');
     this.#lastUsed.note(decision.token.id, this.#now());
-    this.#forward(routed, snapshot);
-    return true;
+    return this.#forward(routed, snapshot);
   }
 
-  #storeFailed(res: ServerResponse, rule: RouteRule, error: unknown): false {
+  #storeFailed(routed: RoutedRequest, error: unknown): false {
     if (!(error instanceof StoreUnavailableError)) throw error;
     this.#metrics.storeErrors.inc();
     const suppressed = this.#storeWarnings.take();
     if (suppressed >= 0) {
       this.#logger.warn(
-        { err: error, route: rule.pattern, suppressed_since_last: suppressed },
+        { err: error, route: routed.rule.pattern, suppressed_since_last: suppressed },
         'grant store unavailable; refusing with 503',
       );
     }
-    this.#refuse(
-      res,
-      'store_unavailable',
-      'grants cannot be read right now; retry shortly',
-      rule.pattern,
-      'unavailable',
-    );
+    this.#refuse(routed.res, STORE_UNAVAILABLE, routed.rule.pattern);
     return false;
+  }
+
+  #deny(routed: RoutedRequest, decision: Deny): false {
+    this.#metrics.countDecision('deny', decision.reason);
+    this.#refuse(routed.res, decision, routed.rule.pattern);
+    return false;
+  }
+
+  /**
+   * Takes the client's share of the upstream, then reads the body (whole, if it fits the buffer)
+   * and dispatches. From here the request settles through `#release`, whichever way it ends.
+   */
+  #forward(routed: RoutedRequest, snapshot: GrantSnapshot | null): boolean {
+    const { req, res, facts, rule } = routed;
+    if (!this.#shares.tryTake(facts.clientAddress)) {
+      this.#refuse(res, { kind: 'overloaded', reason: 'too_many_upstream_requests' }, rule.pattern);
+      return false;
+    }
+    const intake = hasBody(facts) ? BodyIntake.open(req, facts, rule.maxBodyBytes, this.#bodies) : null;
+    if (intake === null && hasBody(facts)) {
+      this.#shares.give(facts.clientAddress);
+      this.#refuse(res, { kind: 'overloaded', reason: 'body_buffer_full' }, rule.pattern);
+      return false;
+    }
+    // RFC 9110 §10.1.1: the interim answer goes out only once the request is authorized, so a
+    // refused client never uploads its body.
+    if (facts.expectContinue && !res.headersSent) res.writeContinue();
+    if (intake === null) {
+      this.#dispatch(routed, snapshot, null, null);
+      return true;
+    }
+    intake.start(facts.contentLength, (result) => this.#bodyRead(routed, snapshot, intake, result));
+    return true;
+  }
+
+  #bodyRead(
+    routed: RoutedRequest,
+    snapshot: GrantSnapshot | null,
+    intake: BodyIntake,
+    result: BodyResult,
+  ): void {
+    switch (result.kind) {
+      case 'ready':
+        try {
+          this.#dispatch(routed, snapshot, result.body, intake);
+        } catch (error) {
+          this.#internalError(routed.res, error);
+          this.#release(routed, intake);
+        }
+        return;
+      case 'refused':
+        this.#finish(routed, intake, () =>
+          this.#refuse(
+            routed.res,
+            { kind: 'shape', reason: result.reason, detail: result.detail },
+            routed.rule.pattern,
+          ),
+        );
+        return;
+      case 'aborted':
+        this.#finish(routed, intake, () => this.#metrics.countRequest(routed.rule.pattern, 'aborted'));
+        return;
+    }
   }
 
   /**
    * Hands the request to the upstream; the request settles when the handler reports back. The
    * last step of every path that forwards: nothing may run after it that could answer `res`.
    */
-  #forward(routed: RoutedRequest, snapshot: GrantSnapshot | null): void {
-    const { req, res, target, rule } = routed;
+  #dispatch(
+    routed: RoutedRequest,
+    snapshot: GrantSnapshot | null,
+    body: Buffer | Readable | null,
+    intake: BodyIntake | null,
+  ): void {
+    const { res, facts, rule } = routed;
     const token = snapshot?.token;
-    const peer = req.socket.remoteAddress;
-    const headers = buildUpstreamHeaders(
-      req.rawHeaders,
-      {
-        user: token?.user ?? '',
-        tokenId: token?.id ?? null,
-        clientIp: peer ?? '',
-        proto: 'http',
-        host: req.headers.host,
-        trustedPeer: this.#trustedProxies.has(peer),
-      },
-      this.#upstreamHost,
-    );
-    const guard = BodyGuard.for(req, routed.bodyLimit);
-    if (target.expectContinue && !res.headersSent) res.writeContinue();
+    const identity: UpstreamIdentity | null =
+      token === undefined ? null : { user: token.user, tokenId: token.id, expiresAt: token.expiresAt };
     if (this.#logger.isLevelEnabled('debug')) {
       this.#logger.debug(
-        { granted: true, route: rule.pattern, method: req.method, token_id: token?.id, user: token?.user },
+        { granted: true, route: rule.pattern, method: facts.method, token_id: token?.id, user: token?.user },
         'request allowed',
       );
     }
     const upstreamStarted = performance.now();
-    this.#upstream.forward(
-      req,
-      res,
-      {
-        method: req.method ?? 'GET',
-        path: target.path + target.query,
-        headers,
-        responseHeaders: token === undefined ? NO_HEADERS : ['x-patgate-token-expiration', token.expiresAt],
-      },
-      (outcome) => {
-        try {
-          this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
-          this.#forwarded(res, rule, guard, outcome);
-        } catch (error) {
-          this.#internalError(res, error);
-        } finally {
-          this.#settled();
-        }
-      },
+    this.#upstream.forward(res, { facts, identity, body }, (outcome) =>
+      this.#finish(routed, intake, () => {
+        this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
+        this.#forwarded(routed, intake, outcome);
+      }),
     );
   }
 
+  /** Runs the last step of a forwarded request, then gives back what it held and settles it. */
+  #finish(routed: RoutedRequest, intake: BodyIntake | null, step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      this.#internalError(routed.res, error);
+    } finally {
+      this.#release(routed, intake);
+    }
+  }
+
+  #release(routed: RoutedRequest, intake: BodyIntake | null): void {
+    intake?.release();
+    this.#shares.give(routed.facts.clientAddress);
+    this.#settled();
+  }
+
   /** Counts and logs how a forwarded request ended; answers 502/504 if nothing reached the client. */
-  #forwarded(res: ServerResponse, rule: RouteRule, guard: BodyGuard | null, outcome: ForwardOutcome): void {
-    const violation = guard?.violation ?? null;
+  #forwarded(routed: RoutedRequest, intake: BodyIntake | null, outcome: ForwardOutcome): void {
+    const { res, rule } = routed;
+    const violation = intake?.violation ?? null;
     if (violation !== null) {
       // The body was stopped before the offending chunk reached the upstream, which saw an
       // aborted request, never a complete one.
-      if (outcome.kind === 'upstream_error' && !outcome.afterHeaders) {
-        this.#refuseShape(res, violation, guard?.detail ?? '', rule.pattern);
-      } else {
-        this.#logger.info({ granted: false, reason_id: violation, route: rule.pattern }, 'request refused');
-      }
+      const refusal: ShapeRefusal = { kind: 'shape', reason: violation, detail: intake?.detail ?? '' };
+      if (outcome.kind === 'upstream_error' && !outcome.afterHeaders)
+        this.#refuse(res, refusal, rule.pattern);
+      else this.#log(refusal, violation, rule.pattern);
       return;
     }
     switch (outcome.kind) {
@@ -355,7 +366,7 @@ export class Gateway {
       case 'client_aborted':
         this.#metrics.countRequest(rule.pattern, 'aborted');
         return;
-      case 'upstream_error': {
+      case 'upstream_error':
         this.#logger.warn(
           {
             route: rule.pattern,
@@ -365,20 +376,9 @@ export class Gateway {
           },
           'upstream request failed',
         );
-        if (outcome.afterHeaders) {
-          this.#metrics.countRequest(rule.pattern, 'upstream_error');
-          return;
-        }
-        const status = upstreamErrorStatus(outcome.error);
-        this.#refuse(
-          res,
-          status === 504 ? 'upstream_timeout' : 'upstream_unavailable',
-          status === 504 ? 'the upstream did not answer in time' : 'the upstream could not be reached',
-          rule.pattern,
-          'upstream_error',
-        );
+        if (outcome.afterHeaders) this.#metrics.countRequest(rule.pattern, 'upstream_error');
+        else this.#refuse(res, { kind: 'upstream_failed', error: outcome.error }, rule.pattern);
         return;
-      }
     }
   }
 
@@ -386,7 +386,7 @@ export class Gateway {
   #internalError(res: ServerResponse, error: unknown): void {
     this.#logger.error({ err: error }, 'unhandled error in gateway pipeline');
     try {
-      this.#refuse(res, 'internal', '', UNMATCHED_LABEL, 'unavailable');
+      this.#refuse(res, INTERNAL, UNMATCHED_LABEL);
     } catch (writeError) {
       this.#logger.error({ err: writeError }, 'could not answer 500; closing the connection');
       res.destroy();
@@ -402,37 +402,32 @@ export class Gateway {
     }
   }
 
-  #deny(res: ServerResponse, rule: RouteRule, decision: Extract<Decision, { kind: 'deny' }>): void {
-    this.#metrics.countDecision('deny', decision.reason);
-    // A refusal is the interesting event: one line with the same fields every time.
-    this.#logger.info(
-      { granted: false, reason_id: decision.reason, route: rule.pattern, token_id: decision.tokenId },
-      'request denied',
-    );
-    const outcome: RequestOutcome = decision.reason === 'resource_hidden' ? 'not_found' : 'denied';
-    this.#refuse(res, decision.reason, decision.detail, rule.pattern, outcome, decision.requiredPermissions);
+  /** The one way a request is refused: counted, logged with the same fields every time, answered. */
+  #refuse(res: ServerResponse, refusal: Refusal, route: string): void {
+    const answer = answerFor(refusal);
+    this.#metrics.countRequest(route, answer.outcome);
+    this.#log(refusal, answer.code, route);
+    writeRefusal(res, answer);
   }
 
-  #refuse(
-    res: ServerResponse,
-    code: ProblemCode,
-    detail: string,
-    routeLabel: string,
-    outcome: RequestOutcome,
-    required?: Extract<Decision, { kind: 'deny' }>['requiredPermissions'],
-    close = false,
-  ): void {
-    this.#metrics.countRequest(routeLabel, outcome);
-    writeProblem(
-      res,
-      problemFor(code, detail, required, this.#retryAfter),
-      close ? CLOSE_CONNECTION : undefined,
-    );
-  }
-
-  #refuseShape(res: ServerResponse, refusal: RequestRefusal, detail: string, routeLabel: string): void {
-    this.#logger.info({ granted: false, reason_id: refusal, route: routeLabel }, 'request refused');
-    this.#metrics.countRequest(routeLabel, 'bad_request');
-    writeRefusal(res, refusal, detail);
+  /** Refusals of the client's request are the interesting events; faults are logged where they happen. */
+  #log(refusal: Refusal, code: string, route: string): void {
+    switch (refusal.kind) {
+      case 'deny':
+        this.#logger.info(
+          { granted: false, reason_id: code, route, token_id: refusal.tokenId },
+          'request denied',
+        );
+        return;
+      case 'shape':
+      case 'no_route':
+      case 'overloaded':
+        this.#logger.info({ granted: false, reason_id: code, route }, 'request refused');
+        return;
+      case 'store_unavailable':
+      case 'upstream_failed':
+      case 'internal':
+        return;
+    }
   }
 }

@@ -1,14 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { checkRequestHeaders } from '../request/header-check.js';
-import { isSupportedMethod } from '../request/methods.js';
-import { checkQuery } from '../request/query.js';
+import {
+  type RawRequest,
+  type RequestReaderOptions,
+  readRequest,
+  type ShapeRefusal,
+} from '../request/facts.js';
 import type { RequestRefusal } from '../request/refusal.js';
-import { checkTarget, DEFAULT_MAX_TARGET_LENGTH } from '../request/target.js';
+import { DEFAULT_MAX_TARGET_LENGTH } from '../request/target.js';
 import { canonicalAddress, TrustedProxies } from '../request/trusted-proxies.js';
 import type { Gateway } from './pipeline.js';
-import { refusalProblem, writeRefusal } from './refusal-answer.js';
+import { answerFor } from './refusal.js';
+import { writeRefusal, writeRefusalOnSocket } from './write-refusal.js';
 
 export interface GatewayServerOptions {
   /** Bound on the request line and on the header section (Node's `maxHeaderSize`); larger gets 431. */
@@ -27,6 +31,8 @@ export interface GatewayServerOptions {
   readonly maxConnectionsPerClient: number;
   /** Exempt from the per-client bound: every client behind a proxy shares its address. */
   readonly trustedProxies: TrustedProxies;
+  /** Forward client header names holding `_` (`headers.allow_underscores`). */
+  readonly allowUnderscores: boolean;
 }
 
 export const DEFAULT_GATEWAY_SERVER_OPTIONS: GatewayServerOptions = {
@@ -38,58 +44,38 @@ export const DEFAULT_GATEWAY_SERVER_OPTIONS: GatewayServerOptions = {
   keepAliveTimeoutMs: 5_000,
   maxConnectionsPerClient: 256,
   trustedProxies: new TrustedProxies([]),
+  allowUnderscores: false,
 };
 
 /** How long a connection over its client's share may take to send the request that gets the 429. */
 const OVER_LIMIT_LINGER_MS = 1_000;
 
 /**
- * The gateway listener. Every request is checked on the raw Node request, in the order a
- * parser meets it: version, method, target, headers, query. Only then does the pipeline see it,
- * and it streams with undici straight into the Node response. Nothing else parses the request:
- * llhttp frames it, `request/` reads it once, and what was checked is what is forwarded.
+ * The gateway listener. Each request is read once into its facts (`request/facts.ts`), in the
+ * order a parser meets it: version, method, target, headers, query. Only then does the pipeline
+ * see it, and it streams with undici straight into the Node response. Nothing else parses the
+ * request: llhttp frames it, `readRequest` reads it, and what was checked is what is forwarded.
  */
 export function createGatewayServer(
   gateway: Gateway,
   options: GatewayServerOptions = DEFAULT_GATEWAY_SERVER_OPTIONS,
 ): Server {
-  const { maxTargetLength, maxHeaderCount } = options;
+  const reader: RequestReaderOptions = {
+    maxTargetLength: options.maxTargetLength,
+    maxHeaderCount: options.maxHeaderCount,
+    trustedProxies: options.trustedProxies,
+    allowUnderscores: options.allowUnderscores,
+  };
   const overLimit = new WeakSet<Socket>();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
     if (overLimit.has(req.socket)) {
-      gateway.refuseRequest(res, 'too_many_connections', 'too many open connections from this client');
+      gateway.refuseShape(res, TOO_MANY_CONNECTIONS);
       return;
     }
-    // RFC 9110 §6.2: llhttp also parses HTTP/0.9-style and 2.x request lines as 1.x.
-    if (req.httpVersionMajor !== 1 || req.httpVersionMinor > 1) {
-      gateway.refuseRequest(res, 'http_version', 'only HTTP/1.0 and HTTP/1.1 are served');
-      return;
-    }
-    const method = req.method ?? '';
-    if (!isSupportedMethod(method)) {
-      gateway.refuseRequest(res, 'method_not_implemented', `method ${method} is not supported`);
-      return;
-    }
-    const checked = checkTarget(req.url ?? '', maxTargetLength);
-    if (!checked.ok) {
-      if (checked.reason === 'too_long') gateway.refuseRequest(res, 'target_too_long', checked.detail);
-      else gateway.refuseTarget(res, checked.detail);
-      return;
-    }
-    const headers = checkRequestHeaders(req.rawHeaders, req.httpVersionMinor, maxHeaderCount);
-    if (!headers.ok) {
-      gateway.refuseRequest(res, headers.reason, headers.detail);
-      return;
-    }
-    if (checked.query.length > 1) {
-      const query = checkQuery(checked.query);
-      if (!query.ok) {
-        gateway.refuseRequest(res, query.reason, query.detail);
-        return;
-      }
-    }
-    gateway.handle(req, res, { path: checked.path, query: checked.query, expectContinue });
+    const read = readRequest(rawRequestOf(req, expectContinue), reader);
+    if (read.kind === 'shape') gateway.refuseShape(res, read);
+    else gateway.handle(req, res, read);
   };
 
   const server = createServer(
@@ -104,7 +90,7 @@ export function createGatewayServer(
       // Duplicate Content-Length and CL+TE conflicts are refused by llhttp (RFC 9112 §6.3);
       // lenient parsing stays off.
       insecureHTTPParser: false,
-      // Checked in `checkRequestHeaders`, so that a missing Host gets a problem+json answer.
+      // Checked in `readRequest`, so that a missing Host gets a problem+json answer.
       requireHostHeader: false,
     },
     (req, res) => onRequest(req, res, false),
@@ -116,11 +102,14 @@ export function createGatewayServer(
   // request is authorized (RFC 9110 §10.1.1).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
-    gateway.refuseRequest(res, 'expectation_failed', 'the only expectation supported is 100-continue');
+    gateway.refuseShape(res, shape('expectation_failed', 'the only expectation supported is 100-continue'));
   });
   // CONNECT would turn the gateway into a TCP tunnel (RFC 9110 §9.3.6).
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-    answerRaw(socket, 'method_not_implemented', 'method CONNECT is not supported');
+    writeRefusalOnSocket(
+      socket,
+      answerFor(shape('method_not_implemented', 'method CONNECT is not supported')),
+    );
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     answerClientError(error, socket);
@@ -150,18 +139,24 @@ export function createGatewayServer(
   return server;
 }
 
-/** Writes a refusal straight on a socket no `ServerResponse` owns, and closes it. */
-function answerRaw(socket: Duplex, refusal: RequestRefusal, detail: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const { problem, headers } = refusalProblem(refusal, detail);
-  const body = JSON.stringify(problem);
-  let head = `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n`;
-  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  socket.end(`${head}\r\n${body}`);
+/** What Node's parser handed over of `req`, for `readRequest`. */
+export function rawRequestOf(req: IncomingMessage, expectContinue: boolean): RawRequest {
+  return {
+    method: req.method ?? '',
+    url: req.url ?? '',
+    httpVersionMajor: req.httpVersionMajor,
+    httpVersionMinor: req.httpVersionMinor,
+    rawHeaders: req.rawHeaders,
+    peerAddress: req.socket.remoteAddress ?? '',
+    expectContinue,
+  };
 }
+
+function shape(reason: RequestRefusal, detail: string): ShapeRefusal {
+  return { kind: 'shape', reason, detail };
+}
+
+const TOO_MANY_CONNECTIONS = shape('too_many_connections', 'too many open connections from this client');
 
 const CLIENT_ERRORS: Readonly<Record<string, readonly [RequestRefusal, string]>> = {
   HPE_HEADER_OVERFLOW: ['header_fields_too_large', 'the request line or the headers exceed the limit'],
@@ -176,17 +171,18 @@ const CLIENT_ERRORS: Readonly<Record<string, readonly [RequestRefusal, string]>>
  * trusted.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  const [refusal, detail] = CLIENT_ERRORS[error.code ?? ''] ?? [
+  const [reason, detail] = CLIENT_ERRORS[error.code ?? ''] ?? [
     'malformed_request',
     'the request could not be parsed',
   ];
+  const answer = answerFor(shape(reason, detail));
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (inFlight) {
     // The headers were fine and the request is being forwarded; its body broke (a bad chunk) or
     // stalled. The client still gets an answer if none has started; the upstream sees its
     // request aborted when this connection closes, never completed.
     if (!inFlight.headersSent && socket.writable) {
-      writeRefusal(inFlight, refusal, detail);
+      writeRefusal(inFlight, answer);
       // Node stops tracking a request once its response is finished, so closing the socket
       // would not end the body stream undici is still reading: end it, and the upstream
       // request is aborted instead of waiting for bytes that will never come.
@@ -196,5 +192,5 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
     }
     return;
   }
-  answerRaw(socket, refusal, detail);
+  writeRefusalOnSocket(socket, answer);
 }

@@ -31,6 +31,21 @@ const CACHE_RESULTS = [
 export const STORE_FAILURE_KINDS = ['timeout', 'unavailable', 'error'] as const;
 
 /**
+ * Why an admin API call failed authentication: no credential, not one patgate
+ * accepts, a well-formed token the store does not know, a revoked or expired
+ * token; or refused unchecked because its address failed too often.
+ */
+export const ADMIN_AUTH_FAILURE_REASONS = [
+  'missing',
+  'invalid',
+  'unknown',
+  'revoked',
+  'expired',
+  'throttled',
+] as const;
+export type AdminAuthFailureReason = (typeof ADMIN_AUTH_FAILURE_REASONS)[number];
+
+/**
  * Every metric patgate exports, on one registry (not prom-client's global one,
  * so that tests and several gateways in one process do not collide).
  */
@@ -136,10 +151,31 @@ export class Metrics {
     collect: (): void => this.cacheEntries.set(this.#cacheSize()),
   });
 
+  #bufferedBodyBytes: () => number = () => 0;
+
+  readonly bodyBufferBytes: Gauge = new Gauge({
+    name: 'patgate_body_buffer_bytes',
+    help: 'Bytes of request bodies held in memory before they go to the upstream (limits.body_buffer_total_bytes bounds it)',
+    registers: [this.registry],
+    collect: (): void => this.bodyBufferBytes.set(this.#bufferedBodyBytes()),
+  });
+
+  /** Where the body-buffer gauge reads from at scrape time. */
+  observeBodyBuffer(bytes: () => number): void {
+    this.#bufferedBodyBytes = bytes;
+  }
+
   readonly invalidations = new Counter({
     name: 'patgate_invalidations_total',
     help: 'Cache invalidation events received, by kind (token, owner, all)',
     labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly adminAuthFailures = new Counter({
+    name: 'patgate_admin_auth_failures_total',
+    help: 'Admin API calls that failed authentication (401), or were refused unchecked because their address failed too often (429, reason throttled), by reason',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 
@@ -168,6 +204,7 @@ export class Metrics {
     for (const [, result] of CACHE_RESULTS) this.cacheLookups.inc({ result }, 0);
     for (const kind of STORE_FAILURE_KINDS) this.storeCommandFailures.inc({ kind }, 0);
     for (const result of ['ok', 'refused']) this.routeReloads.inc({ result }, 0);
+    for (const reason of ADMIN_AUTH_FAILURE_REASONS) this.adminAuthFailures.inc({ reason }, 0);
     this.storeErrors.inc(0);
   }
 

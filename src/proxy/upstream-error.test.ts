@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyUpstreamError, type UpstreamErrorKind, upstreamErrorStatus } from './upstream-error.js';
+import { classifyUpstreamError, type UpstreamErrorKind } from './upstream-error.js';
 
 function withCode(code: string): Error {
   return Object.assign(new Error(code), { code });
@@ -10,11 +10,15 @@ describe('classifyUpstreamError', () => {
     ['UND_ERR_CONNECT_TIMEOUT', 'timeout'],
     ['UND_ERR_HEADERS_TIMEOUT', 'timeout'],
     ['UND_ERR_BODY_TIMEOUT', 'timeout'],
+    ['ETIMEDOUT', 'timeout'],
     ['ECONNREFUSED', 'refused'],
     ['ENOTFOUND', 'refused'],
+    ['EAI_AGAIN', 'refused'],
     ['EHOSTUNREACH', 'refused'],
+    ['ENETUNREACH', 'refused'],
     ['UND_ERR_SOCKET', 'reset'],
     ['ECONNRESET', 'reset'],
+    ['EPIPE', 'reset'],
     ['UND_ERR_ABORTED', 'other'],
     ['ERR_INVALID_CHAR', 'other'],
   ])('%s → %s', (code, kind) => {
@@ -32,16 +36,5 @@ describe('classifyUpstreamError', () => {
 
   it.each([undefined, null, 'ECONNREFUSED', 42, new Error('no code')])('treats %s as other', (value) => {
     expect(classifyUpstreamError(value)).toBe('other');
-  });
-});
-
-describe('upstreamErrorStatus', () => {
-  it.each<[UpstreamErrorKind, number]>([
-    ['timeout', 504],
-    ['refused', 502],
-    ['reset', 502],
-    ['other', 502],
-  ])('%s → %d', (kind, status) => {
-    expect(upstreamErrorStatus(kind)).toBe(status);
   });
 });

@@ -35,15 +35,3 @@ export function classifyUpstreamError(err: unknown): UpstreamErrorKind {
   }
   return 'other';
 }
-
-/** RFC 9110 §15.6.5: a gateway that did not get a timely response answers 504; every other upstream failure is 502 (§15.6.3). */
-export function upstreamErrorStatus(kind: UpstreamErrorKind): 502 | 504 {
-  switch (kind) {
-    case 'timeout':
-      return 504;
-    case 'refused':
-    case 'reset':
-    case 'other':
-      return 502;
-  }
-}

@@ -1,10 +1,14 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import type { RequestFacts } from '../request/facts.js';
 import { InvalidUpstreamOptionsError } from './errors.js';
 import { CLIENT_ABORTED, ForwardHandler, type ForwardSettled } from './forward-handler.js';
+import { type UpstreamIdentity, upstreamRequestHeaders } from './headers.js';
 
 export type { ForwardOutcome, ForwardSettled } from './forward-handler.js';
-export { classifyUpstreamError, type UpstreamErrorKind, upstreamErrorStatus } from './upstream-error.js';
+export type { UpstreamIdentity } from './headers.js';
+export { classifyUpstreamError, type UpstreamErrorKind } from './upstream-error.js';
 
 export interface UpstreamOptions {
   /** Origin only (`http://host:port`): forwarded paths are sent exactly as authorized, never prefixed. */
@@ -16,20 +20,20 @@ export interface UpstreamOptions {
   connections: number;
 }
 
-export interface ForwardTarget {
-  method: string;
-  /** Path and query exactly as authorized; sent byte-for-byte. */
-  path: string;
-  /** Flat `[name, value, ...]` list, as built by `buildUpstreamHeaders`. */
-  headers: string[];
-  /** Flat `[name, value, ...]` added to the client response, e.g. `x-patgate-token-expiration`. */
-  responseHeaders: readonly string[];
+/** One authorized request, as the upstream is to receive it. */
+export interface ForwardRequest {
+  /** Method, path and query are forwarded exactly as read and authorized. */
+  readonly facts: RequestFacts;
+  /** Who the upstream is told made the request; null on public routes. */
+  readonly identity: UpstreamIdentity | null;
+  /** The body read by the gateway (whole, or streaming through its checks); null without one. */
+  readonly body: Buffer | Readable | null;
 }
+
+const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 /** The one connection pool to the upstream, built at startup and closed on shutdown. */
 export class Upstream {
-  /** `host[:port]` of the upstream, the value for the forwarded `Host` header. */
-  readonly host: string;
   readonly #pool: Pool;
 
   constructor(options: UpstreamOptions) {
@@ -37,7 +41,6 @@ export class Upstream {
     requirePositiveInteger('timeoutMs', options.timeoutMs);
     requirePositiveInteger('connectTimeoutMs', options.connectTimeoutMs);
     requirePositiveInteger('connections', options.connections);
-    this.host = origin.host;
     this.#pool = new Pool(origin.origin, {
       connections: options.connections,
       connectTimeout: options.connectTimeoutMs,
@@ -47,30 +50,36 @@ export class Upstream {
   }
 
   /**
-   * Streams the request body from `req` to the upstream and the response back into `res`, then
-   * calls `settled` exactly once. undici reports every failure through the handler, never by
-   * throwing; a request it refuses outright (an invalid header, a closed pool) settles before this
-   * returns. On `upstream_error` with `afterHeaders: false` nothing was written to `res`, so the
-   * caller answers 502/504; with `afterHeaders: true` the client connection has been cut.
+   * Sends the request with its body and streams the response back into `res`, then calls
+   * `settled` exactly once. undici reports every failure through the handler, never by throwing;
+   * a request it refuses outright (an invalid header, a closed pool) settles before this returns.
+   * On `upstream_error` with `afterHeaders: false` nothing was written to `res`, so the caller
+   * answers 502/504; with `afterHeaders: true` the client connection has been cut.
    *
    * A callback rather than a promise: this runs once per proxied request, and the gateway's
-   * cache-hit path stays synchronous up to here.
+   * cache-hit path stays synchronous up to here. The upstream's `Host` is the pool's own origin,
+   * written by undici.
    */
-  forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, settled: ForwardSettled): void {
-    // The client left while the request waited (on a store lookup): its 'close' has fired already,
-    // so a handler would never hear of it, and a destroyed response emits nothing more.
+  forward(res: ServerResponse, request: ForwardRequest, settled: ForwardSettled): void {
+    // The client left while the request waited (on a store lookup or its body): its 'close' has
+    // fired already, so a handler would never hear of it, and a destroyed response emits nothing more.
     if (res.destroyed) {
       settled(CLIENT_ABORTED);
       return;
     }
+    const { facts, identity } = request;
     this.#pool.dispatch(
       {
-        path: target.path,
-        method: target.method,
-        headers: target.headers,
-        body: hasRequestBody(req) ? req : null,
+        path: facts.path + facts.query,
+        method: facts.method,
+        headers: upstreamRequestHeaders(facts, identity),
+        body: request.body,
       },
-      new ForwardHandler(res, target.responseHeaders, settled),
+      new ForwardHandler(
+        res,
+        identity === null ? NO_HEADERS : ['x-patgate-token-expiration', identity.expiresAt],
+        settled,
+      ),
     );
   }
 
@@ -78,15 +87,6 @@ export class Upstream {
   close(): Promise<void> {
     return this.#pool.close();
   }
-}
-
-// RFC 9112 §6.3: a request carries a body only if it has Transfer-Encoding or a Content-Length.
-// Passing the (empty) request stream for the rest would make undici frame a body that is not there.
-function hasRequestBody(req: IncomingMessage): boolean {
-  const { headers } = req;
-  if (headers['transfer-encoding'] !== undefined) return true;
-  const length = headers['content-length'];
-  return length !== undefined && length !== '0';
 }
 
 function parseOrigin(url: string): URL {

@@ -1,13 +1,5 @@
-import {
-  AMPERSAND,
-  EQUALS,
-  hexValue,
-  ParamNameMatcher,
-  PERCENT,
-  PLUS,
-  SEMICOLON,
-  SPACE,
-} from './param-name.js';
+import { hexValue, isOws, matchesAsciiFolded, SPACE } from '../text/ascii.js';
+import { AMPERSAND, EQUALS, ParamNameMatcher, PERCENT, PLUS, SEMICOLON } from './param-name.js';
 
 /**
  * Which request bodies a framework may read `_method` from: Rack::MethodOverride (Rails)
@@ -30,17 +22,12 @@ export function formKindOf(method: string, contentType: string | undefined): For
 /** Whether `value` is `type` (ASCII case-insensitive) followed by nothing, `;`, or whitespace. */
 function startsWithMediaType(value: string, type: string): boolean {
   let i = 0;
-  while (i < value.length && (value.charCodeAt(i) === SPACE || value.charCodeAt(i) === 0x09)) i++;
-  if (value.length - i < type.length) return false;
-  for (let j = 0; j < type.length; j++) {
-    let c = value.charCodeAt(i + j);
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (c !== type.charCodeAt(j)) return false;
-  }
+  while (i < value.length && isOws(value.charCodeAt(i))) i++;
+  if (!matchesAsciiFolded(value, i, type)) return false;
   const after = i + type.length;
   if (after === value.length) return true;
   const c = value.charCodeAt(after);
-  return c === SEMICOLON || c === SPACE || c === 0x09;
+  return c === SEMICOLON || isOws(c);
 }
 
 const METHOD_PARAM = '_method';

@@ -17,6 +17,3 @@ const SUPPORTED_METHODS: ReadonlySet<string> = new Set([
 export function isSupportedMethod(method: string): boolean {
   return SUPPORTED_METHODS.has(method);
 }
-
-/** For messages and docs. */
-export const SUPPORTED_METHOD_LIST: readonly string[] = [...SUPPORTED_METHODS];

@@ -1,3 +1,5 @@
+import { asciiLower, SPACE } from '../text/ascii.js';
+
 /**
  * How frameworks read a form or query parameter *name*, reduced to what matters for spotting
  * a dangerous one (`_method`, `access_token`) however it is spelled:
@@ -15,23 +17,14 @@ export const SEMICOLON = 0x3b;
 export const EQUALS = 0x3d;
 export const PERCENT = 0x25;
 export const PLUS = 0x2b;
-export const SPACE = 0x20;
 const UNDERSCORE = 0x5f;
 const DOT = 0x2e;
 const OPEN_BRACKET = 0x5b;
 
-export function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
-}
-
 /** `expected` is lower-case ASCII; `c` is one decoded character of a parameter name. */
 export function nameCharMatches(c: number, expected: number): boolean {
   if (expected === UNDERSCORE) return c === UNDERSCORE || c === DOT || c === SPACE || c === OPEN_BRACKET;
-  if (c >= 0x41 && c <= 0x5a) return c + 0x20 === expected;
-  return c === expected;
+  return asciiLower(c) === expected;
 }
 
 /**

@@ -1,14 +1,6 @@
-import { parseToken, TOKEN_LENGTH } from '../tokens/format.js';
-import {
-  AMPERSAND,
-  EQUALS,
-  hexValue,
-  nameCharMatches,
-  PERCENT,
-  PLUS,
-  SEMICOLON,
-  SPACE,
-} from './param-name.js';
+import { SPACE } from '../text/ascii.js';
+import { containsDecodedToken, decodeAt, decodedChar, nextIndex } from './decoded-text.js';
+import { AMPERSAND, EQUALS, nameCharMatches, SEMICOLON } from './param-name.js';
 
 export type QueryRejection = 'token_in_query' | 'method_override';
 
@@ -34,70 +26,25 @@ const METHOD_OVERRIDE_PARAMS: readonly string[] = [
 /** RFC 6750 §2.3: the one standard query parameter for a bearer token, refused whatever it holds. */
 const ACCESS_TOKEN_PARAM = 'access_token';
 
-const TOKEN_PREFIXES = ['pgt_', 'pgc_'] as const;
-
-/** Index just past the decoded character at `raw[i]` (set by `decodedAt`). */
-let cursor = 0;
-
-/** The character at `raw[i]` after form decoding (`%XX`, `+`); sets `cursor` past it. */
-function decodedAt(raw: string, i: number, end: number): number {
-  const c = raw.charCodeAt(i);
-  if (c === PERCENT && i + 2 < end) {
-    const high = hexValue(raw.charCodeAt(i + 1));
-    const low = hexValue(raw.charCodeAt(i + 2));
-    if (high >= 0 && low >= 0) {
-      cursor = i + 3;
-      return high * 16 + low;
-    }
-  }
-  cursor = i + 1;
-  return c === PLUS ? SPACE : c;
-}
-
 /** Whether the decoded name `raw[start, end)` spells `name` (see `param-name.ts` for the folding). */
 function nameIs(raw: string, start: number, end: number, name: string): boolean {
   let i = start;
-  let c = 0;
+  let packed = 0;
   // Leading spaces are dropped by PHP and Rack.
   for (;;) {
     if (i >= end) return false;
-    c = decodedAt(raw, i, end);
-    if (c !== SPACE) break;
-    i = cursor;
+    packed = decodeAt(raw, i, end, true);
+    if (decodedChar(packed) !== SPACE) break;
+    i = nextIndex(packed);
   }
   let j = 0;
   for (;;) {
-    if (j >= name.length || !nameCharMatches(c, name.charCodeAt(j))) return false;
+    if (j >= name.length || !nameCharMatches(decodedChar(packed), name.charCodeAt(j))) return false;
     j++;
-    i = cursor;
+    i = nextIndex(packed);
     if (i >= end) return j === name.length;
-    c = decodedAt(raw, i, end);
+    packed = decodeAt(raw, i, end, true);
   }
-}
-
-/** Whether a patgate token starts at decoded position `raw[i]`. Allocates only past a `pgt_`/`pgc_` prefix. */
-function tokenAt(raw: string, i: number, end: number): boolean {
-  let prefixOk = false;
-  for (const prefix of TOKEN_PREFIXES) {
-    let k = i;
-    let j = 0;
-    while (j < prefix.length && k < end && decodedAt(raw, k, end) === prefix.charCodeAt(j)) {
-      j++;
-      k = cursor;
-    }
-    if (j === prefix.length) {
-      prefixOk = true;
-      break;
-    }
-  }
-  if (!prefixOk) return false;
-  let text = '';
-  let k = i;
-  while (text.length < TOKEN_LENGTH && k < end) {
-    text += String.fromCharCode(decodedAt(raw, k, end));
-    k = cursor;
-  }
-  return parseToken(text).ok;
 }
 
 /**
@@ -123,9 +70,7 @@ export function checkQuery(query: string): QueryCheck {
     }
     if (stop > start) {
       const nameEnd = equals < 0 ? stop : equals;
-      if (nameIs(query, start, nameEnd, ACCESS_TOKEN_PARAM)) {
-        return refuse('token_in_query', index);
-      }
+      if (nameIs(query, start, nameEnd, ACCESS_TOKEN_PARAM)) return refuse(index);
       for (const name of METHOD_OVERRIDE_PARAMS) {
         if (nameIs(query, start, nameEnd, name)) {
           return {
@@ -135,10 +80,7 @@ export function checkQuery(query: string): QueryCheck {
           };
         }
       }
-      for (let i = start; i < stop; i = cursor) {
-        if (tokenAt(query, i, stop)) return refuse('token_in_query', index);
-        decodedAt(query, i, stop);
-      }
+      if (containsDecodedToken(query, start, stop, true)) return refuse(index);
     }
     index++;
     start = stop + 1;
@@ -146,10 +88,10 @@ export function checkQuery(query: string): QueryCheck {
   return OK;
 }
 
-function refuse(reason: 'token_in_query', index: number): QueryCheck {
+function refuse(index: number): QueryCheck {
   return {
     ok: false,
-    reason,
+    reason: 'token_in_query',
     detail: `query parameter ${index + 1} carries a credential; send it in the Authorization header instead`,
   };
 }

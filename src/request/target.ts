@@ -1,3 +1,5 @@
+import { percentByteAt } from '../text/ascii.js';
+
 export type TargetRejection =
   | 'not_origin_form'
   | 'too_long'
@@ -30,13 +32,6 @@ const QUESTION = 0x3f;
 const HASH = 0x23;
 const SEMICOLON = 0x3b;
 
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
-}
-
 function hex(byte: number): string {
   return `0x${byte.toString(16).padStart(2, '0')}`;
 }
@@ -47,21 +42,23 @@ function hex(byte: number): string {
  * `/` and `\`: a segment boundary one side sees and the other does not (CVE-2007-0450).
  * `.`: `%2e%2e` is `..` after decoding. NUL: truncation in C-based upstreams.
  * `%`: double encoding (`%252f` is `%2f` after one decode).
+ * `;`, `?`, `#`: delimiters to a framework that decodes before routing (`..%3B` becomes `..;`,
+ * a path parameter to Tomcat and Spring: Shiro CVE-2020-13933), never data a route needs.
  * Other controls and DEL: no legitimate path needs them. Bytes >= 0x80 are
  * checked separately: only well-formed UTF-8 passes (see `utf8SequenceLength`).
  */
 function isForbiddenEncodedByte(byte: number): boolean {
   return (
-    byte === SLASH || byte === BACKSLASH || byte === DOT || byte === PERCENT || byte < 0x20 || byte === 0x7f
+    byte === SLASH ||
+    byte === BACKSLASH ||
+    byte === DOT ||
+    byte === PERCENT ||
+    byte === SEMICOLON ||
+    byte === QUESTION ||
+    byte === HASH ||
+    byte < 0x20 ||
+    byte === 0x7f
   );
-}
-
-/** The encoded byte at `raw[i]` (`%XX`), or -1. */
-function encodedByteAt(raw: string, i: number): number {
-  if (i + 2 >= raw.length || raw.charCodeAt(i) !== PERCENT) return -1;
-  const high = hexValue(raw.charCodeAt(i + 1));
-  const low = hexValue(raw.charCodeAt(i + 2));
-  return high < 0 || low < 0 ? -1 : high * 16 + low;
 }
 
 /**
@@ -85,7 +82,7 @@ function utf8SequenceLength(raw: string, i: number, lead: number): number {
     else if (lead === 0xf4) max = 0x8f;
   } else return 0;
   for (let k = 1; k < count; k++) {
-    const byte = encodedByteAt(raw, i + 3 * k);
+    const byte = percentByteAt(raw, i + 3 * k);
     // Only the first continuation byte has a narrowed range.
     if (byte < (k === 1 ? min : 0x80) || byte > (k === 1 ? max : 0xbf)) return 0;
   }
@@ -153,12 +150,10 @@ export function checkTarget(rawTarget: string, maxLength: number = DEFAULT_MAX_T
     } else if (c === SEMICOLON) {
       return reject('path_parameter', `";" at offset ${i}`);
     } else if (c === PERCENT) {
-      const high = i + 1 < length ? hexValue(rawTarget.charCodeAt(i + 1)) : -1;
-      const low = i + 2 < length ? hexValue(rawTarget.charCodeAt(i + 2)) : -1;
-      if (high < 0 || low < 0) {
+      const byte = percentByteAt(rawTarget, i);
+      if (byte < 0) {
         return reject('bad_percent_encoding', `"%" at offset ${i} is not followed by two hex digits`);
       }
-      const byte = high * 16 + low;
       if (byte >= 0x80) {
         const count = utf8SequenceLength(rawTarget, i, byte);
         if (count === 0) {

@@ -12,6 +12,8 @@ describe('TrustedProxies', () => {
     ['11.0.0.1', false],
     ['fd12::1', true],
     ['fe80::1', false],
+    ['garbage', false],
+    ['', false],
     [undefined, false],
   ])('%s -> %s', (address, expected) => {
     expect(proxies.has(address)).toBe(expected);
@@ -19,17 +21,69 @@ describe('TrustedProxies', () => {
 
   it('trusts nobody when empty', () => {
     const none = new TrustedProxies([]);
-    expect(none.empty).toBe(true);
     expect(none.has('127.0.0.1')).toBe(false);
+    expect(none.has('::1')).toBe(false);
   });
 
-  it.each(['10.0.0.0/33', 'nope', '10.0.0.0/', '10.0.0.0/-1', 'fd00::/129'])('refuses %j', (entry) => {
-    expect(() => new TrustedProxies([entry])).toThrow(RangeError);
+  it.each(['10.0.0.0/33', 'nope', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/8x', 'fd00::/129', ''])(
+    'refuses %j',
+    (entry) => {
+      expect(() => new TrustedProxies([entry])).toThrow(RangeError);
+    },
+  );
+
+  it.each([
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['203.0.113.7', '203.0.113.7'],
+    ['2001:db8::1', '2001:db8::1'],
+  ])('canonical(%s) is %s', (peer, expected) => {
+    expect(proxies.canonical(peer)).toBe(expected);
   });
 
+  describe('clientOf', () => {
+    it.each<[string, string, string | undefined, string]>([
+      ['no chain: the peer', '10.0.0.2', undefined, '10.0.0.2'],
+      ['no chain, a mapped peer: the peer, canonical', '::ffff:10.0.0.2', undefined, '10.0.0.2'],
+      ['one hop', '10.0.0.2', '198.51.100.1', '198.51.100.1'],
+      [
+        'the nearest untrusted hop, read from the right',
+        '10.0.0.2',
+        '198.51.100.1, 203.0.113.9',
+        '203.0.113.9',
+      ],
+      ['trusted hops skipped', '10.0.0.2', '198.51.100.1, 203.0.113.9, 10.0.0.1, 192.0.2.7', '203.0.113.9'],
+      ['every hop trusted: the farthest', '10.0.0.2', '10.0.0.3, 10.0.0.1', '10.0.0.3'],
+      ['spaces around entries', '10.0.0.2', '  198.51.100.1 ,\t10.0.0.1 ', '198.51.100.1'],
+      ['a mapped hop, canonical', '10.0.0.2', '::ffff:198.51.100.1', '198.51.100.1'],
+      ['a mapped trusted hop skipped', '10.0.0.2', '198.51.100.1, ::ffff:10.0.0.1', '198.51.100.1'],
+      ['IPv6 hops', 'fd00::1', '2001:db8::1, fd00::2', '2001:db8::1'],
+      ['garbage nearest: the peer', '10.0.0.2', '198.51.100.1, garbage', '10.0.0.2'],
+      ['garbage behind a trusted hop: that hop', '10.0.0.2', 'garbage, 10.0.0.1', '10.0.0.1'],
+      ['garbage behind the client: the client', '10.0.0.2', 'garbage, 198.51.100.1', '198.51.100.1'],
+      ['an address with a port ends the walk', '10.0.0.2', '198.51.100.1:4711', '10.0.0.2'],
+      ['a bracketed IPv6 ends the walk', '10.0.0.2', '[2001:db8::1]', '10.0.0.2'],
+      ['an empty list', '10.0.0.2', '', '10.0.0.2'],
+      ['an empty entry behind a trusted hop: that hop', '10.0.0.2', '198.51.100.1, , 10.0.0.1', '10.0.0.1'],
+      ['a trailing comma', '10.0.0.2', '198.51.100.1,', '10.0.0.2'],
+      ['a hostname', '10.0.0.2', 'unknown', '10.0.0.2'],
+    ])('%s', (_label, peer, forwardedFor, expected) => {
+      expect(proxies.clientOf(peer, forwardedFor)).toBe(expected);
+    });
+
+    it('never answers an address no hop or peer named', () => {
+      const chain = '198.51.100.1, 10.0.0.1, garbage, 203.0.113.9, 10.0.0.3';
+      const answer = proxies.clientOf('10.0.0.2', chain);
+      expect([...chain.split(',').map((hop) => hop.trim()), '10.0.0.2']).toContain(answer);
+      expect(answer).toBe('203.0.113.9');
+    });
+  });
+});
+
+describe('canonicalAddress', () => {
   it('maps IPv4-mapped IPv6 addresses to IPv4', () => {
     expect(canonicalAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
     expect(canonicalAddress('::1')).toBe('::1');
     expect(canonicalAddress('::ffff:zz')).toBe('::ffff:zz');
+    expect(canonicalAddress('::ffff:')).toBe('::ffff:');
   });
 });

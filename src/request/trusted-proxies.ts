@@ -1,4 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { parseCidr } from '../config/cidr.js';
 
 const MAPPED_V4_PREFIX = '::ffff:';
 
@@ -17,17 +18,9 @@ export function canonicalAddress(address: string): string {
 
 /** `a.b.c.d/n`, `v6/n` or a bare address; throws `RangeError` on anything else (the config schema checks first). */
 function addEntry(list: BlockList, entry: string): void {
-  const slash = entry.indexOf('/');
-  const address = slash < 0 ? entry : entry.slice(0, slash);
-  const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
-  if (family === null) throw new RangeError(`not an IP address or CIDR: ${JSON.stringify(entry)}`);
-  const max = family === 'ipv4' ? 32 : 128;
-  const prefixText = slash < 0 ? String(max) : entry.slice(slash + 1);
-  const prefix = Number(prefixText);
-  if (!/^\d{1,3}$/.test(prefixText) || prefix > max) {
-    throw new RangeError(`bad prefix length in ${JSON.stringify(entry)}`);
-  }
-  list.addSubnet(address, prefix, family);
+  const cidr = parseCidr(entry);
+  if (cidr === null) throw new RangeError(`not an IP address or CIDR: ${JSON.stringify(entry)}`);
+  list.addSubnet(cidr.address, cidr.prefix, cidr.family);
 }
 
 /**
@@ -47,15 +40,34 @@ export class TrustedProxies {
     this.#list = list;
   }
 
-  get empty(): boolean {
-    return this.#list === null;
-  }
-
   /** `address` as Node reports `socket.remoteAddress`. */
   has(address: string | undefined): boolean {
     const list = this.#list;
     if (list === null || address === undefined) return false;
     const canonical = canonicalAddress(address);
     return list.check(canonical, isIPv4(canonical) ? 'ipv4' : 'ipv6');
+  }
+
+  /** The peer as one canonical address (see `canonicalAddress`). */
+  canonical(peer: string): string {
+    return canonicalAddress(peer);
+  }
+
+  /**
+   * The client behind a trusted `peer`: the nearest hop of its `X-Forwarded-For` chain that is
+   * not itself trusted, read from the right (each proxy appends the address it heard from). An
+   * entry that is no IP address ends the walk: what lies left of it cannot be vouched for.
+   */
+  clientOf(peer: string, forwardedFor: string | undefined): string {
+    let client = canonicalAddress(peer);
+    if (forwardedFor === undefined) return client;
+    const hops = forwardedFor.split(',');
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = canonicalAddress((hops[i] as string).trim());
+      if (!isIPv4(hop) && !isIPv6(hop)) return client;
+      client = hop;
+      if (!this.has(hop)) return client;
+    }
+    return client;
   }
 }

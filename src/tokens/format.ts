@@ -15,6 +15,9 @@ export const TOKEN_PREFIX: Readonly<Record<TokenKind, string>> = {
   classic: 'pgc_',
 };
 
+/** Every token prefix, for scanners that look for a token inside other text. */
+export const TOKEN_PREFIXES: readonly string[] = Object.values(TOKEN_PREFIX);
+
 const PREFIX_LENGTH = 4;
 const RANDOM_LENGTH = 30;
 const CHECKSUM_LENGTH = 6;

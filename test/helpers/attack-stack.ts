@@ -13,6 +13,8 @@ const ATTACK_ROUTES = `  - route: "POST /upload/{name}"
     max_body_bytes: 0
   - route: "OPTIONS /preflight/{name}"
     public: true
+  - route: "POST /inbox/{name}"
+    public: true
   - route: "* /any/{rest+}"
     permission: "contents:read"
 `;
@@ -21,6 +23,10 @@ export interface AttackStackOptions {
   /** YAML lines for the `limits:` block, each indented by two spaces. */
   readonly limits?: readonly string[];
   readonly trustedProxies?: readonly string[];
+  /** YAML lines for the `headers:` block, each indented by two spaces. */
+  readonly headers?: readonly string[];
+  /** YAML lines for the `upstream:` block besides its url, each indented by two spaces. */
+  readonly upstream?: readonly string[];
 }
 
 export interface AttackStack {
@@ -50,8 +56,17 @@ export async function startAttackStack(options: AttackStackOptions = {}): Promis
   const upstream = await startTestUpstream();
   let config = stackConfig({ store: 'memory', timeoutMs: 2000 }, upstream.url, undefined);
   config = config.replace('\nroutes:\n', `\nroutes:\n${ATTACK_ROUTES}`);
+  if (options.upstream !== undefined) {
+    config = config.replace(
+      '  connect_timeout_ms: 1000\n',
+      `  connect_timeout_ms: 1000\n${options.upstream.map((line) => `  ${line}\n`).join('')}`,
+    );
+  }
   if (options.limits !== undefined && options.limits.length > 0) {
     config += `limits:\n${options.limits.map((line) => `  ${line}\n`).join('')}`;
+  }
+  if (options.headers !== undefined && options.headers.length > 0) {
+    config += `headers:\n${options.headers.map((line) => `  ${line}\n`).join('')}`;
   }
   if (options.trustedProxies !== undefined) {
     config += `trusted_proxies: [${options.trustedProxies.map((c) => JSON.stringify(c)).join(', ')}]\n`;

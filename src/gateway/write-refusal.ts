@@ -1,0 +1,34 @@
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import type { RefusalAnswer } from './refusal.js';
+
+/** Writes a refusal on a Node response; a response already started can only be cut. */
+export function writeRefusal(res: ServerResponse, answer: RefusalAnswer): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(answer.problem);
+  const headers: Record<string, string | number> = {
+    ...answer.headers,
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  };
+  if (answer.close) headers.connection = 'close';
+  res.writeHead(answer.problem.status, headers);
+  res.end(body);
+}
+
+/** Writes a refusal straight on a socket no `ServerResponse` owns, and closes it. */
+export function writeRefusalOnSocket(socket: Duplex, answer: RefusalAnswer): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(answer.problem);
+  let head = `HTTP/1.1 ${answer.problem.status} ${answer.problem.title}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n`;
+  for (const name in answer.headers) head += `${name}: ${answer.headers[name]}\r\n`;
+  socket.end(`${head}\r\n${body}`);
+}
