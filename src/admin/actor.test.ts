@@ -207,6 +207,18 @@ describe('identifyActor: table', () => {
     expect(result.ok ? '' : result.detail).toMatch(c.expected.says);
   });
 
+  it.each([
+    ['missing', undefined],
+    ['invalid', 'guess'],
+    ['unknown', generateToken('fine_grained')],
+    ['revoked', 'carol-revoked'],
+    ['expired', 'carol-expired'],
+  ])('says why a credential did not authenticate: %s', async (reason, credential) => {
+    const value = credential === undefined ? undefined : (secrets[credential] ?? credential);
+    const result = await identifyActor(store, SITE, value, 'acme', 'read', NOW);
+    expect(result).toMatchObject({ ok: false, status: 401, reason });
+  });
+
   it('names the org admin and the token they acted with', async () => {
     const result = await identifyActor(store, SITE, secrets['carol-write'], 'acme', 'write', NOW);
     expect(result).toMatchObject({ ok: true, actor: { kind: 'org_admin', user: 'carol' } });

@@ -1,16 +1,30 @@
-import { decide } from '../grants/decide.js';
 import type { Level } from '../grants/permission.js';
+import type { AdminAuthFailureReason } from '../observability/metrics.js';
 import type { AuditActor } from '../store/audit-log.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { timingSafeEqualString } from '../tokens/constant-time.js';
 import { hashToken, parseToken } from '../tokens/format.js';
+import { orgAdminDecision } from './org-reach.js';
 
-/** The feature that governs the org admin calls; always in the catalogue. */
-export const ORGANIZATION_TOKENS_FEATURE = 'organization_tokens';
+/** Why a credential did not authenticate at all (401); the throttle counts these. */
+export type AuthFailure = Exclude<AdminAuthFailureReason, 'throttled'>;
 
-export type ActorResult =
-  | { readonly ok: true; readonly actor: AuditActor }
-  | { readonly ok: false; readonly status: 401 | 403; readonly detail: string };
+/** A refusal: 401 (no usable credential, with why) or 403 (a credential that may not make this call). */
+export type ActorRefusal =
+  | { readonly ok: false; readonly status: 401; readonly reason: AuthFailure; readonly detail: string }
+  | { readonly ok: false; readonly status: 403; readonly detail: string };
+
+export type ActorResult = { readonly ok: true; readonly actor: AuditActor } | ActorRefusal;
+
+export function unauthenticated(reason: AuthFailure, detail: string): ActorRefusal {
+  return { ok: false, status: 401, reason, detail };
+}
+
+export function forbidden(detail: string): ActorRefusal {
+  return { ok: false, status: 403, detail };
+}
+
+const INVALID = 'a valid admin credential is required';
 
 /**
  * Who is calling. The site admin credential may do everything. On
@@ -26,52 +40,31 @@ export async function identifyActor(
   level: Level,
   now: number,
 ): Promise<ActorResult> {
-  if (credential === undefined) return { ok: false, status: 401, detail: 'a bearer credential is required' };
+  if (credential === undefined) return unauthenticated('missing', 'a bearer credential is required');
   if (adminToken !== undefined && timingSafeEqualString(credential, adminToken)) {
     return { ok: true, actor: { kind: 'site_admin' } };
   }
   const parsed = parseToken(credential);
-  if (!parsed.ok) return { ok: false, status: 401, detail: 'a valid admin credential is required' };
+  if (!parsed.ok) return unauthenticated('invalid', INVALID);
   // A patgate token is an identity, just not one that may make this call.
   if (org === null) {
-    return {
-      ok: false,
-      status: 403,
-      detail: 'this call needs the site admin credential; organization admins may call /v1/orgs/{org}/...',
-    };
+    return forbidden(
+      'this call needs the site admin credential; organization admins may call /v1/orgs/{org}/...',
+    );
   }
   if (parsed.kind !== 'fine_grained') {
-    return {
-      ok: false,
-      status: 403,
-      detail: 'organization admins act with a fine-grained token for the organization, not a classic one',
-    };
+    return forbidden(
+      'organization admins act with a fine-grained token for the organization, not a classic one',
+    );
   }
   const snapshot = await store.lookup(hashToken(credential), org);
-  if (snapshot === null) return { ok: false, status: 401, detail: 'a valid admin credential is required' };
-  const decision = decide({
-    snapshot,
-    requirement: {
-      kind: 'permissions',
-      alternatives: [[{ feature: ORGANIZATION_TOKENS_FEATURE, level }]],
-      resource: { kind: 'owner', ownerParam: 'org' },
-    },
-    resource: { owner: org, repo: null },
-    implicit: [],
-    hideForbidden: false,
-    now,
-  });
+  if (snapshot === null) return unauthenticated('unknown', INVALID);
+  const decision = orgAdminDecision(snapshot, org, level, now);
   if (decision.kind === 'deny') {
     // A dead token is no credential (401); a live one refused by the org's rules is a 403, as on the gateway.
-    const status = decision.reason === 'token_revoked' || decision.reason === 'token_expired' ? 401 : 403;
-    return { ok: false, status, detail: decision.detail };
-  }
-  if (snapshot.owner.org?.role !== 'admin') {
-    return {
-      ok: false,
-      status: 403,
-      detail: `${snapshot.token.user} is not an admin of organization ${org}`,
-    };
+    if (decision.reason === 'token_revoked') return unauthenticated('revoked', decision.detail);
+    if (decision.reason === 'token_expired') return unauthenticated('expired', decision.detail);
+    return forbidden(decision.detail);
   }
   return { ok: true, actor: { kind: 'org_admin', user: snapshot.token.user, tokenId: snapshot.token.id } };
 }

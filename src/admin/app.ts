@@ -6,13 +6,17 @@ import { StoreConflictError, StoreUnavailableError } from '../store/errors.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { registerAuditRoutes } from './audit-routes.js';
+import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './auth-throttle.js';
 import { authenticate } from './authenticate.js';
+import { limitBody } from './body-limit.js';
 import type { AdminEnv } from './context.js';
-import { HttpProblem, invalid, notFound, problemJson } from './http.js';
+import { ADMIN_MAX_BODY_BYTES, HttpProblem, invalid, notFound, problemJson } from './http.js';
+import { registerInvitationRoutes } from './invitation-routes.js';
 import { registerOrgRoutes } from './org-routes.js';
 import { registerOrgTokenRoutes } from './org-token-routes.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { InputError, type TokenService } from './token-service.js';
+import { registerUserRoutes } from './user-routes.js';
 
 export interface AdminAppOptions {
   readonly store: GrantStore;
@@ -23,6 +27,8 @@ export interface AdminAppOptions {
   /** The site admin credential; undefined: only org admins (with their own tokens) can call. */
   readonly adminToken: string | undefined;
   readonly now?: () => number;
+  /** Failed authentications allowed per client address and window (default 10 a minute). */
+  readonly authThrottle?: AuthThrottleOptions;
 }
 
 /** The admin API: JSON over HTTP on the admin listener. */
@@ -51,6 +57,8 @@ export function createAdminApp(options: AdminAppOptions): Hono<AdminEnv> {
     return problemJson(c, new HttpProblem(500, 'internal', 'Internal error', 'the request failed'));
   });
   app.notFound((c) => problemJson(c, notFound('such endpoint')));
+  // First, for every call: a body is cut off while it streams, before anyone reads it.
+  app.use('*', limitBody({ maxBytes: ADMIN_MAX_BODY_BYTES }));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -66,11 +74,14 @@ export function createAdminApp(options: AdminAppOptions): Hono<AdminEnv> {
     return c.text(text, 200, { 'content-type': metrics.registry.contentType });
   });
 
-  app.use('/v1/*', authenticate({ store, adminToken, now }));
+  const throttle = new AuthThrottle(options.authThrottle ?? DEFAULT_AUTH_THROTTLE);
+  app.use('/v1/*', authenticate({ store, adminToken, now, throttle, metrics, logger }));
   const deps = { store, tokens, now, audit: new AuditRecorder(options.audit, logger) };
   registerTokenRoutes(app, deps);
   registerOrgRoutes(app, deps);
+  registerInvitationRoutes(app, deps);
   registerOrgTokenRoutes(app, deps);
+  registerUserRoutes(app, deps);
   registerAuditRoutes(app, options.audit);
   return app;
 }

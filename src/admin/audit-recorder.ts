@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.js';
-import type { AuditActor, AuditLog, NewAuditEvent } from '../store/audit-log.js';
+import type { AuditLog, NewAuditEvent } from '../store/audit-log.js';
+import type { AdminActor } from './context.js';
 
 export type AuditEntry = Omit<NewAuditEvent, 'actor'>;
 
@@ -15,11 +16,12 @@ export class AuditRecorder {
     private readonly logger: Logger,
   ) {}
 
-  async record(actor: AuditActor, entry: AuditEntry): Promise<void> {
+  async record(actor: AdminActor, entry: AuditEntry): Promise<void> {
     const fields = {
       audit: entry.action,
       actor: actor.kind === 'site_admin' ? 'site_admin' : actor.user,
-      actor_token_id: actor.kind === 'org_admin' ? actor.tokenId : undefined,
+      actor_kind: actor.kind,
+      actor_token_id: actor.kind === 'site_admin' ? undefined : actor.tokenId,
       org: entry.org,
       token_id: entry.tokenId,
       user: entry.user,

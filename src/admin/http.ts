@@ -2,10 +2,10 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { formatPath } from '../config/load.js';
-import type { Problem } from '../gateway/problem.js';
+import { PROBLEM_TYPE_BASE, type Problem } from '../gateway/problem.js';
 
-const PROBLEM_BASE = 'https://patgate.dev/problems/';
-const MAX_BODY_BYTES = 64 * 1024;
+/** The admin API's body limit, enforced while the body streams (`limitBody`, installed app-wide). */
+export const ADMIN_MAX_BODY_BYTES = 64 * 1024;
 
 /** A refusal the admin API answers with problem+json. Thrown by handlers, answered by `onError`. */
 export class HttpProblem extends Error {
@@ -23,7 +23,7 @@ export class HttpProblem extends Error {
 
 export function problemJson(c: Context, p: HttpProblem): Response {
   const body: Problem = {
-    type: PROBLEM_BASE + p.code,
+    type: PROBLEM_TYPE_BASE + p.code,
     title: p.title,
     status: p.status,
     detail: p.detail,
@@ -61,19 +61,17 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, field
   return result.data;
 }
 
-/** Reads a JSON body of at most 64 KiB; anything else is a 400/413 naming the problem. */
+/**
+ * Reads a JSON body; anything else is a 400 naming the problem. The size is not
+ * checked here: by the time a handler reads, `limitBody` has already cut off a
+ * body over the limit, while it streamed.
+ */
 export async function readJson(c: Context): Promise<unknown> {
-  const length = Number(c.req.header('content-length') ?? '0');
-  if (length > MAX_BODY_BYTES)
-    throw new HttpProblem(413, 'too_large', 'Payload too large', 'body over 64 KiB');
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw invalid('content-type', 'expected application/json');
   }
   const text = await c.req.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new HttpProblem(413, 'too_large', 'Payload too large', 'body over 64 KiB');
-  }
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -5,6 +5,8 @@ export const policyInput = z.strictObject({
   max_lifetime_days: z.int().min(1).max(366).nullable().optional(),
   classic_tokens: z.enum(['allowed', 'blocked']).optional(),
   fine_grained_tokens: z.enum(['allowed', 'blocked']).optional(),
+  /** Apply even a policy that leaves no org admin able to act (see policy-lockout.ts). Not stored. */
+  force: z.boolean().optional(),
 });
 
 export const memberInput = z.strictObject({

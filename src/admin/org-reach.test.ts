@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DenyReason } from '../grants/decision.js';
 import { DEFAULT_ORG_POLICY, type MemberRole, type OrgPolicy } from '../grants/owner.js';
 import type { ClassicTokenRecord, FineGrainedTokenRecord, TokenRecord } from '../grants/token-record.js';
-import { type OrgState, reachOf, tokensReachingOrg } from './org-reach.js';
+import { type OrgState, orgMaySee, reachOf, tokensReachingOrg } from './org-reach.js';
 
 const NOW = Date.parse('2025-06-01T00:00:00.000Z');
 const DAY = 86_400_000;
@@ -120,5 +120,19 @@ describe('tokensReachingOrg', () => {
       'tok_b',
       'tok_d',
     ]);
+  });
+});
+
+describe('orgMaySee', () => {
+  it.each([
+    ["a member's token for the org, whatever its status", fine({ status: 'pending' }), state(), true],
+    ["a member's revoked token", fine({ status: 'revoked' }), state(), true],
+    ["a member's classic token", classic(), state(), true],
+    ['a token for another owner', fine({ resourceOwner: 'globex' }), state(), false],
+    ['a token of an invited or removed user', fine({ user: 'bob' }), state(), false],
+    ['a classic token of a non-member', classic({ user: 'bob' }), state(), false],
+    ['any token for an unregistered owner', fine({ user: 'bob' }), state(null, []), true],
+  ] as const)('%s: %s', (_name, token, org, expected) => {
+    expect(orgMaySee(token, 'acme', org)).toBe(expected);
   });
 });

@@ -1,16 +1,18 @@
 import { DEFAULT_ORG_POLICY, type OrgPolicy } from '../grants/owner.js';
 import type { AdminApp, AdminDeps } from './context.js';
-import { notFound, parseInput, readJson, readOptionalJson } from './http.js';
+import { HttpProblem, notFound, parseInput, readJson, readOptionalJson } from './http.js';
+import { inviteMember } from './invitations.js';
 import { memberInput, policyInput, reasonInput } from './org-input.js';
 import { loginParam } from './params.js';
-import { policyView } from './views.js';
+import { policyLockout } from './policy-lockout.js';
+import { invitationView, policyView } from './views.js';
 
 /**
  * `/v1/orgs/{org}/policy` and `/members`. The caller is the site admin or an
  * admin of this org (checked by `authenticate` before routing).
  */
 export function registerOrgRoutes(app: AdminApp, deps: AdminDeps): void {
-  const { store, audit } = deps;
+  const { store, audit, now } = deps;
 
   app.get('/v1/orgs/:org/policy', async (c) => {
     const org = loginParam(c, 'org');
@@ -30,6 +32,18 @@ export function registerOrgRoutes(app: AdminApp, deps: AdminDeps): void {
       classicTokens: input.classic_tokens ?? current.classicTokens,
       fineGrainedTokens: input.fine_grained_tokens ?? current.fineGrainedTokens,
     };
+    const force = input.force === true;
+    if (!force) {
+      // Asked of every caller, the site admin too: an org that cannot administer itself
+      // is a mistake more often than a wish, and "force" says it is a wish.
+      const [tokens, members] = await Promise.all([
+        store.listTokens({ resourceOwner: org }),
+        store.getMembers(org),
+      ]);
+      const lockout = policyLockout({ org, tokens, members, current, next, now: now() });
+      if (lockout !== null)
+        throw new HttpProblem(422, 'org_lockout', 'Policy would lock the org out', lockout);
+    }
     await store.setOrgPolicy(org, next);
     await audit.record(c.get('actor'), {
       action: 'org.policy.update',
@@ -37,7 +51,7 @@ export function registerOrgRoutes(app: AdminApp, deps: AdminDeps): void {
       tokenId: null,
       user: null,
       reason: null,
-      details: { policy: policyView(next), previous: policyView(current) },
+      details: { policy: policyView(next), previous: policyView(current), ...(force ? { force } : {}) },
     });
     return c.json({ org, registered: true, ...policyView(next) });
   });
@@ -51,13 +65,24 @@ export function registerOrgRoutes(app: AdminApp, deps: AdminDeps): void {
     });
   });
 
+  // The site admin adds a member directly. An org admin changes the role of a member
+  // directly, but can only invite someone who is not one: the person accepts with
+  // their own credential, so an org cannot take in (and review the tokens of) a user
+  // who never agreed to join it.
   app.put('/v1/orgs/:org/members/:user', async (c) => {
     const org = loginParam(c, 'org');
     const user = loginParam(c, 'user');
     const { role } = parseInput(memberInput, await readJson(c));
+    const actor = c.get('actor');
     const previous = (await store.getMembers(org)).get(user) ?? null;
+    if (actor.kind !== 'site_admin' && previous === null) {
+      const invitation = await inviteMember(deps, actor, { org, user, role });
+      return c.json(invitationView(invitation), 202);
+    }
     await store.setMember(org, user, role);
-    await audit.record(c.get('actor'), {
+    // An open invitation would otherwise set the role again when accepted later.
+    await store.deleteInvitation(org, user);
+    await audit.record(actor, {
       action: 'org.member.set',
       org,
       tokenId: null,

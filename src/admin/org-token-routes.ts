@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { AdminApp, AdminDeps, AdminEnv } from './context.js';
 import { HttpProblem, notFound, parseInput, readOptionalJson } from './http.js';
 import { decisionInput, reasonInput } from './org-input.js';
-import { tokensReachingOrg } from './org-reach.js';
+import { type OrgState, orgMaySee, tokensReachingOrg } from './org-reach.js';
 import { loginParam, tokenIdParam } from './params.js';
 import { tokenView } from './views.js';
 
@@ -14,10 +14,19 @@ import { tokenView } from './views.js';
 export function registerOrgTokenRoutes(app: AdminApp, deps: AdminDeps): void {
   const { store, audit, now } = deps;
 
+  const orgState = async (org: string): Promise<OrgState> => {
+    const [policy, members] = await Promise.all([store.getOrgPolicy(org), store.getMembers(org)]);
+    return { policy, members };
+  };
+
   app.get('/v1/orgs/:org/token-requests', async (c) => {
     const org = loginParam(c, 'org');
-    const pending = await store.listTokens({ resourceOwner: org, status: 'pending' });
-    return c.json({ org, requests: pending.map((t) => tokenView(t)) });
+    const [pending, state] = await Promise.all([
+      store.listTokens({ resourceOwner: org, status: 'pending' }),
+      orgState(org),
+    ]);
+    const visible = pending.filter((t) => orgMaySee(t, org, state));
+    return c.json({ org, requests: visible.map((t) => tokenView(t)) });
   });
 
   const decideRequest = (verdict: 'approve' | 'deny') =>
@@ -25,9 +34,19 @@ export function registerOrgTokenRoutes(app: AdminApp, deps: AdminDeps): void {
       const org = loginParam(c, 'org');
       const id = tokenIdParam(c);
       const { reason } = parseInput(decisionInput, await readOptionalJson(c));
-      const found = await store.getToken(id);
-      if (found === null || found.kind !== 'fine_grained' || found.resourceOwner !== org) {
+      const [found, state] = await Promise.all([store.getToken(id), orgState(org)]);
+      if (found === null || found.kind !== 'fine_grained' || !orgMaySee(found, org, state)) {
         throw notFound(`token request ${id} for organization ${org}`);
+      }
+      const actor = c.get('actor');
+      // Four eyes: approval is someone else's judgement. Withdrawing one's own request is not.
+      if (verdict === 'approve' && actor.kind === 'org_admin' && actor.user === found.user) {
+        throw new HttpProblem(
+          403,
+          'own_request',
+          'Cannot approve your own request',
+          `token ${id} is ${found.user}'s own request: another admin of organization ${org} or the site admin must approve it`,
+        );
       }
       if (found.status !== 'pending') {
         throw new HttpProblem(
@@ -39,7 +58,7 @@ export function registerOrgTokenRoutes(app: AdminApp, deps: AdminDeps): void {
       }
       const updated = await store.setTokenStatus(id, verdict === 'approve' ? 'active' : 'denied', reason);
       if (updated === null) throw notFound(`token ${id}`);
-      await audit.record(c.get('actor'), {
+      await audit.record(actor, {
         action: verdict === 'approve' ? 'token.approve' : 'token.deny',
         org,
         tokenId: id,
@@ -55,12 +74,8 @@ export function registerOrgTokenRoutes(app: AdminApp, deps: AdminDeps): void {
   app.get('/v1/orgs/:org/tokens', async (c) => {
     const org = loginParam(c, 'org');
     // One listing for both kinds: classic tokens have no owner to filter on.
-    const [all, policy, members] = await Promise.all([
-      store.listTokens({}),
-      store.getOrgPolicy(org),
-      store.getMembers(org),
-    ]);
-    const reaching = tokensReachingOrg(all, org, { policy, members }, now());
+    const [all, state] = await Promise.all([store.listTokens({}), orgState(org)]);
+    const reaching = tokensReachingOrg(all, org, state, now());
     return c.json({ org, tokens: reaching.map((t) => tokenView(t)) });
   });
 
@@ -68,8 +83,10 @@ export function registerOrgTokenRoutes(app: AdminApp, deps: AdminDeps): void {
     const org = loginParam(c, 'org');
     const id = tokenIdParam(c);
     const { reason } = parseInput(reasonInput, await readOptionalJson(c));
-    const found = await store.getToken(id);
-    if (found === null) throw notFound(`token ${id} for organization ${org}`);
+    const [found, state] = await Promise.all([store.getToken(id), orgState(org)]);
+    // A token of a non-member (invited, or removed) is none of the org's business: 404.
+    if (found === null || !orgMaySee(found, org, state))
+      throw notFound(`token ${id} for organization ${org}`);
     if (found.kind === 'classic') {
       // A classic token also reaches its user's account and other orgs: revoking it
       // is not this org's call. The org refuses it by policy or membership instead.
@@ -80,7 +97,6 @@ export function registerOrgTokenRoutes(app: AdminApp, deps: AdminDeps): void {
         'cut classic tokens off with the policy "classic_tokens": "blocked" or by removing the member',
       );
     }
-    if (found.resourceOwner !== org) throw notFound(`token ${id} for organization ${org}`);
     if (found.status === 'revoked') return c.json(tokenView(found));
     const why = `revoked by organization ${org}${reason === undefined ? '' : `: ${reason}`}`;
     const revoked = await store.setTokenStatus(id, 'revoked', why);

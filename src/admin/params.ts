@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { AuditActor } from '../store/audit-log.js';
 import { isTokenId } from '../tokens/format.js';
+import type { AdminActor, UserActor } from './context.js';
 import { HttpProblem, invalid, notFound } from './http.js';
 import { loginSchema } from './token-input.js';
 
@@ -18,8 +18,16 @@ export function tokenIdParam(c: Context): string {
   return id;
 }
 
-export function requireSiteAdmin(actor: AuditActor): void {
+export function requireSiteAdmin(actor: AdminActor): void {
   if (actor.kind !== 'site_admin') {
     throw new HttpProblem(403, 'forbidden', 'Forbidden', 'this call needs the site admin credential');
   }
+}
+
+/** The person a `/v1/user/...` call acts as (`authenticate` sets no other actor there). */
+export function requireUser(actor: AdminActor): UserActor {
+  if (actor.kind !== 'user') {
+    throw new HttpProblem(403, 'forbidden', 'Forbidden', 'this call acts as the user of a token');
+  }
+  return actor;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LEVELS } from '../grants/permission.js';
+import { LEVELS, type Level } from '../grants/permission.js';
 
 /** GitHub-style logins: letters, digits, single hyphens, at most 39 characters. */
 export const loginSchema = z
@@ -19,6 +19,37 @@ const expiresAt = z.iso.datetime({
   error: 'expected an RFC 3339 date-time, e.g. 2027-01-31T00:00:00Z',
 });
 
+function isLevel(value: unknown): value is Level {
+  return (LEVELS as readonly unknown[]).includes(value);
+}
+
+/**
+ * feature → level, parsed into a map without a prototype. `z.record` writes its
+ * result into a plain object, where an own `__proto__` key from JSON.parse is
+ * silently dropped (assigning it sets the prototype instead), and `constructor`
+ * or `toString` later look like inherited members. Here every own key of the
+ * input is kept as data, so the catalogue check can name it.
+ */
+export const permissionMapSchema = z
+  .custom<object>(
+    (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+    'expected an object of feature: level',
+  )
+  .transform((value, ctx) => {
+    const map: Record<string, Level> = Object.create(null);
+    for (const [feature, level] of Object.entries(value)) {
+      if (isLevel(level)) map[feature] = level;
+      else {
+        ctx.addIssue({
+          code: 'custom',
+          path: [feature],
+          message: `expected one of ${LEVELS.map((l) => JSON.stringify(l)).join(', ')}`,
+        });
+      }
+    }
+    return map;
+  });
+
 /** Longest lifetime any token may have, whatever the org policy. */
 export const MAX_TOKEN_LIFETIME_DAYS = 366;
 
@@ -28,7 +59,7 @@ const fineGrainedInput = z.strictObject({
   name: z.string().min(1).max(100),
   resource_owner: loginSchema,
   repositories: z.union([z.literal('all'), z.array(repositoryName).min(1).max(1000)]),
-  permissions: z.record(z.string(), z.enum(LEVELS)),
+  permissions: permissionMapSchema,
   expires_at: expiresAt.optional(),
   expires_in_days: z.int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).optional(),
 });

@@ -2,8 +2,8 @@ import type { Level } from '../grants/permission.js';
 import type { TokenRecord } from '../grants/token-record.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { generateToken, generateTokenId, hashToken } from '../tokens/format.js';
-import { ORGANIZATION_TOKENS_FEATURE } from './actor.js';
 import { checkIssuance, InputError, type IssuanceRequest } from './issuance-policy.js';
+import { ORGANIZATION_TOKENS_FEATURE } from './org-reach.js';
 import { type CreateTokenInput, MAX_TOKEN_LIFETIME_DAYS } from './token-input.js';
 
 export { InputError };
@@ -111,8 +111,13 @@ export class TokenService {
     const catalogue = this.catalogue();
     for (const [feature, level] of Object.entries(permissions)) {
       // organization_tokens governs the admin API itself, so it is always declared.
+      // Own keys only: `constructor` or `__proto__` are not features because objects inherit them.
       const levels =
-        feature === ORGANIZATION_TOKENS_FEATURE ? ORGANIZATION_TOKENS_LEVELS : catalogue[feature];
+        feature === ORGANIZATION_TOKENS_FEATURE
+          ? ORGANIZATION_TOKENS_LEVELS
+          : Object.hasOwn(catalogue, feature)
+            ? catalogue[feature]
+            : undefined;
       if (levels === undefined) {
         throw new InputError(`permissions.${feature}`, `unknown feature "${feature}"`);
       }

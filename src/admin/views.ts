@@ -1,6 +1,8 @@
 import type { OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord } from '../grants/token-record.js';
 import type { AuditEvent } from '../store/audit-log.js';
+import type { Invitation } from '../store/grant-store.js';
+import type { AdminActor } from './context.js';
 
 /** The public JSON shape of a token: never the secret, never its hash. */
 export function tokenView(record: TokenRecord, lastUsedAt: string | null = null): Record<string, unknown> {
@@ -37,15 +39,31 @@ export function policyView(p: OrgPolicy): Record<string, unknown> {
   };
 }
 
+export function invitationView(i: Invitation): Record<string, unknown> {
+  return {
+    org: i.org,
+    user: i.user,
+    role: i.role,
+    invited_by: i.invitedBy,
+    created_at: i.createdAt,
+    expires_at: i.expiresAt,
+  };
+}
+
+export function actorView(actor: AdminActor): Record<string, unknown> {
+  return actor.kind === 'site_admin'
+    ? { kind: 'site_admin' }
+    : { kind: actor.kind, user: actor.user, token_id: actor.tokenId };
+}
+
 export function auditView(e: AuditEvent): Record<string, unknown> {
+  // Stored events may carry a user actor (see AuditRecorder); AdminActor covers every kind.
+  const actor: AdminActor = e.actor;
   return {
     id: e.id,
     at: e.at,
     action: e.action,
-    actor:
-      e.actor.kind === 'site_admin'
-        ? { kind: 'site_admin' }
-        : { kind: 'org_admin', user: e.actor.user, token_id: e.actor.tokenId },
+    actor: actorView(actor),
     org: e.org,
     token_id: e.tokenId,
     user: e.user,

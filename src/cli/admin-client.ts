@@ -63,12 +63,21 @@ export function withAdminOptions(cmd: Command): Command {
 }
 
 /**
- * The credential is read from the environment only, never from an argument, so
- * that it stays out of shell history and process listings. Org admins put their
- * own fine-grained token there.
+ * Where a command finds its credential: `PATGATE_ADMIN_TOKEN` for the admin calls
+ * (the site credential, or an org admin's own fine-grained token), `PATGATE_TOKEN`
+ * for a person's own calls (`patgate user ...`: any of their active tokens).
  */
-export function clientFor(options: AdminCommandOptions): AdminClient {
-  return new AdminClient(options.adminUrl, process.env.PATGATE_ADMIN_TOKEN || undefined);
+export type CredentialVariable = 'PATGATE_ADMIN_TOKEN' | 'PATGATE_TOKEN';
+
+/**
+ * The credential is read from the environment only, never from an argument, so
+ * that it stays out of shell history and process listings.
+ */
+export function clientFor(
+  options: AdminCommandOptions,
+  variable: CredentialVariable = 'PATGATE_ADMIN_TOKEN',
+): AdminClient {
+  return new AdminClient(options.adminUrl, process.env[variable] || undefined);
 }
 
 /**
@@ -80,9 +89,10 @@ export async function runAdminCall(
   options: AdminCommandOptions,
   action: (client: AdminClient) => Promise<unknown>,
   human: (answer: unknown) => string,
+  variable: CredentialVariable = 'PATGATE_ADMIN_TOKEN',
 ): Promise<void> {
   try {
-    const answer = await action(clientFor(options));
+    const answer = await action(clientFor(options, variable));
     process.stdout.write(`${options.json ? JSON.stringify(answer, null, 2) : human(answer)}\n`);
   } catch (error) {
     if (error instanceof AdminClientError) {

@@ -49,7 +49,35 @@ function describePolicy(p: Json): string {
 
 function actorOf(e: Json): string {
   const actor = (e.actor ?? {}) as Json;
-  return actor.kind === 'org_admin' ? `${text(actor.user)} (org admin)` : 'site admin';
+  if (actor.kind === 'org_admin') return `${text(actor.user)} (org admin)`;
+  if (actor.kind === 'user') return `${text(actor.user)} (user)`;
+  return 'site admin';
+}
+
+function invitationTable(invitations: readonly Json[]): string {
+  return formatTable(
+    ['ORG', 'USER', 'ROLE', 'INVITED BY', 'EXPIRES'],
+    invitations.map((i) => [
+      text(i.org),
+      text(i.user),
+      text(i.role),
+      i.invited_by === 'site_admin' ? 'site admin' : text(i.invited_by),
+      text(i.expires_at),
+    ]),
+  );
+}
+
+/**
+ * What `members add` did: the site admin adds (200, the membership); an org admin
+ * invites someone who is not a member yet (202, the invitation).
+ */
+function describeMemberAdd(answer: Json, org: string): string {
+  if (typeof answer.expires_at !== 'string')
+    return `${text(answer.user)} is now ${text(answer.role)} of ${org}`;
+  return [
+    `invited ${text(answer.user)} to ${org} as ${text(answer.role)}; they are a member once they accept`,
+    `(the invitation expires at ${answer.expires_at}; they accept with: patgate user accept ${org})`,
+  ].join('\n');
 }
 
 function auditTable(events: readonly Json[]): string {
@@ -85,7 +113,7 @@ function membersCall(
 }
 
 /**
- * `patgate org policy|members|requests|approve|deny|tokens|revoke|audit`: an
+ * `patgate org policy|members|invitations|requests|approve|deny|tokens|revoke|audit`: an
  * organization's side of the admin API. With the site admin credential in
  * `PATGATE_ADMIN_TOKEN`, or an org admin's own fine-grained token holding
  * `organization_tokens:write` (`:read` is enough for the reads).
@@ -104,17 +132,23 @@ export function registerOrgCommands(program: Command): void {
       setting,
       {},
     )
-    .action(async (name: string, o: AdminCommandOptions & { set: Record<string, PolicyValue> }) => {
-      const change = Object.keys(o.set).length > 0;
-      await runAdminCall(
-        o,
-        (client) =>
-          change
-            ? client.call('PUT', orgPath(name, 'policy'), o.set)
-            : client.call('GET', orgPath(name, 'policy')),
-        (r) => describePolicy(r as Json),
-      );
-    });
+    .option('--force', 'apply a policy even if it leaves no org admin able to act (the site admin still can)')
+    .action(
+      async (
+        name: string,
+        o: AdminCommandOptions & { set: Record<string, PolicyValue>; force?: boolean },
+      ) => {
+        const change = Object.keys(o.set).length > 0;
+        await runAdminCall(
+          o,
+          (client) =>
+            change
+              ? client.call('PUT', orgPath(name, 'policy'), { ...o.set, ...(o.force ? { force: true } : {}) })
+              : client.call('GET', orgPath(name, 'policy')),
+          (r) => describePolicy(r as Json),
+        );
+      },
+    );
 
   withAdminOptions(
     org
@@ -122,7 +156,9 @@ export function registerOrgCommands(program: Command): void {
       .argument('<org>')
       .argument('[action]', 'add or remove; none lists the members')
       .argument('[user]', 'the member to add or remove')
-      .description('list members, or add / remove one (removal cuts their tokens off at once)'),
+      .description(
+        'list members, or add / remove one (removal cuts their tokens off at once); an org admin adding someone who is not a member invites them',
+      ),
   )
     .option('--role <role>', 'member or admin (add)', 'member')
     .option('--reason <text>', 'why (remove); recorded in the audit log')
@@ -142,7 +178,7 @@ export function registerOrgCommands(program: Command): void {
         o,
         (client) => membersCall(client, name, action as 'add' | 'remove' | undefined, user ?? '', o),
         (r) => {
-          if (action === 'add') return `${text(user)} is now ${o.role} of ${name}`;
+          if (action === 'add') return describeMemberAdd(r as Json, name);
           if (action === 'remove')
             return `${text(user)} removed from ${name}; their tokens no longer reach it`;
           const { members } = r as { members: Json[] };
@@ -153,6 +189,47 @@ export function registerOrgCommands(program: Command): void {
         },
       );
     });
+
+  withAdminOptions(
+    org
+      .command('invitations')
+      .argument('<org>')
+      .argument('[action]', 'cancel; none lists the open invitations')
+      .argument('[user]', 'whose invitation to cancel')
+      .description('open invitations to the org, or cancel one'),
+  )
+    .option('--reason <text>', 'why (cancel); recorded in the audit log')
+    .action(
+      async (
+        name: string,
+        action: string | undefined,
+        user: string | undefined,
+        o: AdminCommandOptions & { reason?: string },
+      ) => {
+        const misuse =
+          action !== undefined && action !== 'cancel'
+            ? `unknown invitations action "${action}" (cancel)`
+            : action !== undefined && user === undefined
+              ? 'invitations cancel needs a user'
+              : null;
+        if (misuse !== null) {
+          process.stderr.write(`patgate: ${misuse}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        await runAdminCall(
+          o,
+          (client) =>
+            action === 'cancel'
+              ? client.call('DELETE', orgPath(name, 'invitations', user ?? ''), withReason(o.reason))
+              : client.call('GET', orgPath(name, 'invitations')),
+          (r) =>
+            action === 'cancel'
+              ? `cancelled the invitation of ${text(user)} to ${name}`
+              : invitationTable((r as { invitations: Json[] }).invitations),
+        );
+      },
+    );
 
   withAdminOptions(
     org.command('requests').argument('<org>').description('tokens waiting for approval'),
@@ -230,4 +307,53 @@ export function registerOrgCommands(program: Command): void {
         );
       },
     );
+
+  // Registered with the org commands so that main.ts needs no change; a person's own
+  // calls are the other half of an invitation.
+  registerUserCommands(program);
+}
+
+/** Refuses to run without PATGATE_TOKEN: a person's calls act as the user of that token. */
+function requireUserToken(): boolean {
+  if (process.env.PATGATE_TOKEN) return true;
+  process.stderr.write(
+    'patgate: set PATGATE_TOKEN to one of your own active tokens (pgt_... or pgc_...); it is read from the environment only, to keep it out of shell history\n',
+  );
+  process.exitCode = 2;
+  return false;
+}
+
+/**
+ * `patgate user invitations|accept`: a person's own side of an invitation, with
+ * one of their own tokens in `PATGATE_TOKEN` (either kind; until the console
+ * gives people a session). The calls act as that token's user and no one else.
+ */
+export function registerUserCommands(program: Command): void {
+  const user = program
+    .command('user')
+    .description('your own side of the admin API, with one of your tokens in PATGATE_TOKEN');
+
+  withAdminOptions(user.command('invitations').description('organizations that invited you')).action(
+    async (o: AdminCommandOptions) => {
+      if (!requireUserToken()) return;
+      await runAdminCall(
+        o,
+        (client) => client.call('GET', '/v1/user/invitations'),
+        (r) => invitationTable((r as { invitations: Json[] }).invitations),
+        'PATGATE_TOKEN',
+      );
+    },
+  );
+
+  withAdminOptions(
+    user.command('accept').argument('<org>').description('accept an invitation: you become a member'),
+  ).action(async (org: string, o: AdminCommandOptions) => {
+    if (!requireUserToken()) return;
+    await runAdminCall(
+      o,
+      (client) => client.call('POST', `/v1/user/invitations/${encodeURIComponent(org)}/accept`),
+      (r) => `you are now ${text((r as Json).role)} of ${text((r as Json).org)}`,
+      'PATGATE_TOKEN',
+    );
+  });
 }

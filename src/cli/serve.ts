@@ -1,8 +1,7 @@
+import { adminCredentialWeakness } from '../admin/admin-credential.js';
+import { startRuntime } from '../app/runtime.js';
 import { createLogger, parseLogLevel } from '../observability/logger.js';
 import { readConfigFile } from './config-file.js';
-import { startRuntime } from './runtime.js';
-
-const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 /** `patgate serve --config FILE`: runs until SIGTERM/SIGINT; SIGHUP reloads the route map. */
 export async function serve(configPath: string): Promise<number> {
@@ -15,20 +14,15 @@ export async function serve(configPath: string): Promise<number> {
     return 2;
   }
   const adminToken = process.env.PATGATE_ADMIN_TOKEN;
-  if (adminToken !== undefined && adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
-    process.stderr.write(
-      `patgate: PATGATE_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters\n`,
-    );
+  const weakness = adminCredentialWeakness(adminToken);
+  if (weakness !== null) {
+    process.stderr.write(`patgate: ${weakness}\n`);
     return 2;
   }
-  if (adminToken === undefined || adminToken === '') {
-    logger.warn('PATGATE_ADMIN_TOKEN is not set: the admin API refuses every /v1 call');
+  if (adminToken === undefined) {
+    logger.warn('PATGATE_ADMIN_TOKEN is not set: only org admins, with their own tokens, can call /v1');
   }
-  const runtime = await startRuntime({
-    loaded: loadedResult.loaded,
-    logger,
-    adminToken: adminToken === '' ? undefined : adminToken,
-  });
+  const runtime = await startRuntime({ loaded: loadedResult.loaded, logger, adminToken });
   logger.info(
     {
       gateway: runtime.gatewayAddress,

@@ -152,6 +152,67 @@ describe('patgate org', { timeout: 60_000 }, () => {
     expect(usage.stderr).toMatch(/add or remove/);
   });
 
+  it('members add as an org admin invites; the person lists and accepts with patgate user', async () => {
+    const invited = await org(['members', 'acme', 'add', 'zoe', '--role', 'admin'], carolToken);
+    expect(invited.code).toBe(0);
+    expect(invited.stdout).toMatch(/^invited zoe to acme as admin; they are a member once they accept$/m);
+    expect(invited.stdout).toMatch(/they accept with: patgate user accept acme\)$/m);
+    expect((await org(['members', 'acme'], carolToken)).stdout).not.toMatch(/zoe/);
+    const listed = await org(['invitations', 'acme'], carolToken);
+    expect(listed.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^ORG\s+USER\s+ROLE\s+INVITED BY\s+EXPIRES$/),
+      expect.stringMatching(/^acme\s+zoe\s+admin\s+carol\s+\d{4}-/),
+    ]);
+
+    const zoeToken = (
+      await createToken(stack.gateway.adminUrl, { kind: 'classic', user: 'zoe', scopes: ['read'] })
+    ).token;
+    const asZoe = (args: string[], env: Record<string, string> = { PATGATE_TOKEN: zoeToken }) =>
+      runCli(['user', ...args, '--admin-url', stack.gateway.adminUrl], env);
+    expect((await asZoe(['invitations'])).stdout).toMatch(/^acme\s+zoe\s+admin\s+carol\s+/m);
+    expect(await asZoe(['accept', 'acme'])).toMatchObject({ code: 0, stdout: 'you are now admin of acme\n' });
+    expect((await org(['members', 'acme'], carolToken)).stdout).toMatch(/^zoe\s+admin$/m);
+    const again = await asZoe(['accept', 'acme']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/404: no open invitation of zoe to organization acme/);
+
+    // The token comes from the environment only.
+    const unset = await asZoe(['invitations'], {});
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(/set PATGATE_TOKEN/);
+  });
+
+  it('invitations cancel withdraws one; audit names the person who accepted', async () => {
+    expect((await org(['members', 'acme', 'add', 'yan'], carolToken)).code).toBe(0);
+    expect(await org(['invitations', 'acme', 'cancel', 'yan', '--reason', 'typo'], carolToken)).toMatchObject(
+      {
+        code: 0,
+        stdout: 'cancelled the invitation of yan to acme\n',
+      },
+    );
+    expect((await org(['invitations', 'acme'], carolToken)).stdout).toBe('(none)\n');
+    const audit = await org(['audit', 'acme', '--user', 'zoe'], carolToken);
+    expect(audit.stdout).toMatch(/org\.member\.accept\s+zoe \(user\)\s+acme/);
+  });
+
+  it('policy --force applies a policy that leaves no org admin able to act', async () => {
+    await org(['members', 'globex', 'add', 'gus', '--role', 'admin']);
+    const gus = (
+      await createToken(stack.gateway.adminUrl, {
+        user: 'gus',
+        resource_owner: 'globex',
+        repositories: 'all',
+        permissions: { organization_tokens: 'write' },
+      })
+    ).token;
+    const refused = await org(['policy', 'globex', '--set', 'fine_grained_tokens=blocked'], gus);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/422: this policy would leave no admin of organization globex able/);
+    const forced = await org(['policy', 'globex', '--set', 'fine_grained_tokens=blocked', '--force'], gus);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/^fine_grained_tokens:\s+blocked$/m);
+  });
+
   it('refuses a plain member and an admin of another org with the API detail', async () => {
     const alice = await createToken(stack.gateway.adminUrl, {
       user: 'alice',

@@ -54,7 +54,10 @@ describe('an org admin with their own token', () => {
     const carol = as(carolWrite);
     expect((await carol('PUT', '/v1/orgs/acme/policy', { require_approval: true })).status).toBe(200);
     expect((await carol('GET', '/v1/orgs/acme/policy')).body).toMatchObject({ require_approval: true });
-    expect((await carol('PUT', '/v1/orgs/acme/members/erin', { role: 'member' })).status).toBe(200);
+    // Carol invites erin; erin joins by accepting with a token of her own.
+    expect((await carol('PUT', '/v1/orgs/acme/members/erin', { role: 'member' })).status).toBe(202);
+    const erinOwn = await createToken(adminUrl, { kind: 'classic', user: 'erin', scopes: ['read'] });
+    expect((await as(erinOwn)('POST', '/v1/user/invitations/acme/accept')).status).toBe(200);
     const { members } = (await carol('GET', '/v1/orgs/acme/members')).body as { members: { user: string }[] };
     expect(members.map((m) => m.user)).toEqual(['alice', 'bob', 'carol', 'erin']);
 
@@ -98,7 +101,7 @@ describe('an org admin with their own token', () => {
       'token.revoke',
       'token.deny',
       'token.approve',
-      'org.member.set',
+      'org.member.invite',
       'org.policy.update',
     ]);
     expect(byCarol[0]?.actor).toEqual({ kind: 'org_admin', user: 'carol', token_id: carolWrite.id });
