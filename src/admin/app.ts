@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { RETRY_AFTER_SECONDS } from '../gateway/problem.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -41,7 +42,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<AdminEnv> {
     if (error instanceof HttpProblem) return problemJson(c, error);
     if (error instanceof InputError) return problemJson(c, invalid(error.field, error.message, error.status));
     if (error instanceof StoreUnavailableError) {
-      c.header('retry-after', '1');
+      c.header('retry-after', RETRY_AFTER_SECONDS);
       return problemJson(
         c,
         new HttpProblem(503, 'store_unavailable', 'Store unavailable', 'the store cannot be reached'),

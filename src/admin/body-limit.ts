@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { PROBLEM_TYPE_BASE, type Problem } from '../gateway/problem.js';
+import { problem } from '../gateway/problem.js';
+import { writeProblem } from './http.js';
 
 export interface LimitBodyOptions {
   /** Largest request body accepted, in bytes. */
@@ -22,19 +23,14 @@ export function limitBody(options: LimitBodyOptions): MiddlewareHandler {
   }
   const limited = bodyLimit({
     maxSize: maxBytes,
-    onError: (c) => {
-      const problem: Problem = {
-        type: `${PROBLEM_TYPE_BASE}too_large`,
-        title: 'Payload too large',
-        status: 413,
-        detail: `request body over ${describeBytes(maxBytes)}`,
-      };
-      return c.json(problem, 413, {
-        'content-type': 'application/problem+json',
-        'cache-control': 'no-store',
-        connection: 'close',
-      });
-    },
+    onError: (c) =>
+      writeProblem(
+        c,
+        problem('too_large', 413, 'Payload too large', `request body over ${describeBytes(maxBytes)}`),
+        {
+          connection: 'close',
+        },
+      ),
   });
   return async function limitRequestBody(c, next) {
     return limited(c, next);

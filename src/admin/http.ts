@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { formatPath } from '../config/load.js';
-import { PROBLEM_TYPE_BASE, type Problem } from '../gateway/problem.js';
+import { PROBLEM_CONTENT_TYPE, type Problem, problem } from '../gateway/problem.js';
 
 /** The admin API's body limit, enforced while the body streams (`limitBody`, installed app-wide). */
 export const ADMIN_MAX_BODY_BYTES = 64 * 1024;
@@ -22,14 +22,23 @@ export class HttpProblem extends Error {
 }
 
 export function problemJson(c: Context, p: HttpProblem): Response {
-  const body: Problem = {
-    type: PROBLEM_TYPE_BASE + p.code,
-    title: p.title,
-    status: p.status,
-    detail: p.detail,
-    ...p.extra,
-  };
-  return c.json(body, p.status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+  return writeProblem(c, { ...problem(p.code, p.status, p.title, p.detail), ...p.extra });
+}
+
+/**
+ * The Hono transport's writer of a problem+json answer, as `gateway/write-refusal.ts` is the
+ * Node response's and the raw socket's: the same body, content type and caching everywhere.
+ */
+export function writeProblem(
+  c: Context,
+  body: Problem,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
+  return c.json(body, body.status as ContentfulStatusCode, {
+    ...headers,
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'cache-control': 'no-store',
+  });
 }
 
 export function invalid(field: string, message: string, status: 400 | 422 = 400): HttpProblem {
