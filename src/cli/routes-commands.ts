@@ -116,6 +116,10 @@ export async function routesExplain(
           ? `owner ${match.params[binding.ownerParam]}`
           : "the token's resource owner";
     out(`  resource: ${resource}`);
+    if (rule.upstreamChecks.length > 0) {
+      const names = rule.upstreamChecks.map((name) => `{${name}}=${match.params[name] ?? ''}`).join(' ');
+      out(`  upstream: checks ${names} itself (upstream_checks); the gateway does not`);
+    }
     const implicit = result.loaded.implicit.map((p) => `${p.feature}:${p.level}`);
     if (implicit.length > 0) out(`  implicit: ${implicit.join(', ')} (held by every fine-grained token)`);
     const alternatives = rule.requirement.alternatives;

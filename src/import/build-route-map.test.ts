@@ -488,6 +488,55 @@ describe('resources outside the path', () => {
     );
   });
 
+  it('acknowledges a parameter the rules say the upstream checks: route key, comment, no warning', () => {
+    const result = imported(
+      doc({
+        '/user/blocks/{username}': {
+          put: { operationId: 'users/block', 'x-patgate-permission': 'blocking:write' },
+        },
+      }),
+      rules({
+        upstream_checks: [{ path: '/user/blocks/*', params: ['username'], why: 'anyone can be blocked' }],
+      }),
+    );
+    expect(result.warnings).toEqual([]);
+    expect(routesOf(result)).toEqual([
+      { route: 'PUT /user/blocks/{username}', permission: 'blocking:write', upstream_checks: ['username'] },
+    ]);
+    const yaml = renderRouteMap(result, { upstream: 'https://upstream.example' });
+    expect(yaml).toContain(
+      '  - route: "PUT /user/blocks/{username}"  # users/block [x-patgate-permission]; the upstream checks {username} itself: anyone can be blocked\n' +
+        '    permission: "blocking:write"\n    upstream_checks: ["username"]\n',
+    );
+    expect(loadConfigText(yaml, 'blocks.yaml').ok).toBe(true);
+  });
+
+  it('keeps an acknowledgement on a merged route only where every operation has it', () => {
+    const result = imported(
+      doc({
+        '/u/{username}/a': { get: { operationId: 'a', 'x-patgate-permission': 'x:read' } },
+        '/u/{login}/a': { get: { operationId: 'b', 'x-patgate-permission': 'x:read' } },
+      }),
+      rules({ upstream_checks: [{ path: '/u/{username}/a', params: ['username'], why: 'w' }] }),
+    );
+    expect(routesOf(result)).toEqual([{ route: 'GET /u/{login}/a', permission: 'x:read' }]);
+    const both = imported(
+      doc({
+        '/u/{username}/a': { get: { operationId: 'a', 'x-patgate-permission': 'x:read' } },
+        '/u/{login}/a': { get: { operationId: 'b', 'x-patgate-permission': 'x:read' } },
+      }),
+      rules({
+        upstream_checks: [
+          { path: '/u/{username}/a', params: ['username'], why: 'w' },
+          { path: '/u/{login}/a', params: ['login'], why: 'w' },
+        ],
+      }),
+    );
+    expect(routesOf(both)).toEqual([
+      { route: 'GET /u/{login}/a', permission: 'x:read', upstream_checks: ['login'] },
+    ]);
+  });
+
   it('unions what merged operations take', () => {
     const result = imported(
       doc({

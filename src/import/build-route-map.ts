@@ -1,41 +1,26 @@
-import { LEVELS, type Level, levelRank, parsePermission } from '../config/permission.js';
-import type { RouteConfig } from '../config/schema.js';
-import { compileRoutes } from '../routes/compile.js';
-import { lintRoutes } from '../routes/lint.js';
-import type { PatternSegment } from '../routes/pattern.js';
-import { bindResource } from '../routes/resource-binding.js';
-import { type ConvertedPath, convertPath, samplePath, shapeKey } from './convert-path.js';
-import { globMatches, mapOperation, type RequirementSpec, type RuleUsage } from './map-operation.js';
-import { type OpenApiOperation, operationLabel, readOperations } from './openapi-operations.js';
+import type { Level } from '../config/permission.js';
+import {
+  assembleRoutes,
+  type ImportConflict,
+  type ImportedRoute,
+  type PendingUnmapped,
+  type RouteCandidate,
+  resolveResource,
+  resolveUpstreamChecks,
+  type UnmappedOperation,
+} from './assemble-routes.js';
+import { convertPath } from './convert-path.js';
+import { mapOperation, type RuleUsage } from './map-operation.js';
+import { operationLabel, readOperations } from './openapi-operations.js';
 import { resourcesOutsidePath } from './outside-path.js';
 import { type ImportRules, NO_RULES } from './rules-schema.js';
 
-export interface ImportedRoute {
-  readonly route: RouteConfig;
-  /** operationIds (or `METHOD /path` when an operation has none) the route serves. */
-  readonly operations: readonly string[];
-  /** Where the requirement came from, e.g. `rules.map[4]` or `x-patgate-permission`. */
-  readonly source: string;
-  /** What the import changed or decided, for a comment beside the route. */
-  readonly notes: readonly string[];
-  /**
-   * Owners or repositories its operations take outside the path (query, body), which the
-   * gateway does not check: e.g. `query "q" (a search query: ...)`. Empty for public routes.
-   */
-  readonly outsidePath: readonly string[];
-}
+export type { ImportConflict, ImportedRoute, UnmappedOperation } from './assemble-routes.js';
 
-export interface UnmappedOperation {
-  readonly label: string;
-  readonly reason: string;
-  /** A route that still matches this operation's requests, if any. */
-  readonly reachableVia: string | undefined;
-}
-
-export interface ImportConflict {
-  /** `merged`: same requirement; `combined`: every permission of both; `unresolved`: left unmapped. */
-  readonly resolution: 'merged' | 'combined' | 'unresolved';
-  readonly message: string;
+/** A block of comment lines the YAML carries after the routes (e.g. endpoints read conservatively). */
+export interface CommentBlock {
+  readonly heading: readonly string[];
+  readonly lines: readonly string[];
 }
 
 export interface RouteMapImport {
@@ -49,95 +34,20 @@ export interface RouteMapImport {
   readonly unmapped: readonly UnmappedOperation[];
   readonly conflicts: readonly ImportConflict[];
   readonly warnings: readonly string[];
+  /** What the map was made from, for the YAML's summary line; default: the OpenAPI document's title. */
+  readonly sourceSummary?: string;
+  /** A title per feature, written as a comment beside it. */
+  readonly featureTitles?: Readonly<Record<string, string>>;
+  /** Further comment blocks, after the conflicts and before the unmapped operations. */
+  readonly commentBlocks?: readonly CommentBlock[];
 }
 
 export type ImportResult = { ok: true; imported: RouteMapImport } | { ok: false; errors: string[] };
 
-interface Candidate {
-  readonly op: OpenApiOperation;
-  readonly converted: ConvertedPath;
-  readonly pattern: string;
-  readonly requirement: RequirementSpec;
-  /** Pattern parameter names. */
-  readonly resource: RouteConfig['resource'];
-  readonly source: string;
-  readonly outsidePath: readonly string[];
-}
-
-function opName(op: OpenApiOperation): string {
-  return op.operationId ?? `${op.method} ${op.path}`;
-}
-
-/** Keeps, per feature, the highest level asked for, in first-seen order. */
-function normalizeSet(texts: readonly string[]): string[] {
-  const byFeature = new Map<string, Level>();
-  const unparsed: string[] = [];
-  for (const text of texts) {
-    const parsed = parsePermission(text);
-    if (!parsed.ok) {
-      if (!unparsed.includes(text)) unparsed.push(text);
-      continue;
-    }
-    const { feature, level } = parsed.permission;
-    const held = byFeature.get(feature);
-    if (held === undefined || levelRank(level) > levelRank(held)) byFeature.set(feature, level);
-  }
-  return [...[...byFeature].map(([f, l]) => `${f}:${l}`), ...unparsed];
-}
-
-/** A requirement met exactly when both are: every pair of alternatives, joined. */
-function conjoin(a: RequirementSpec, b: RequirementSpec): RequirementSpec {
-  if (a.kind === 'public') return b;
-  if (b.kind === 'public') return a;
-  const seen = new Set<string>();
-  const anyOf: string[][] = [];
-  for (const x of a.anyOf) {
-    for (const y of b.anyOf) {
-      const set = normalizeSet([...x, ...y]);
-      const key = [...set].sort().join(',');
-      if (!seen.has(key)) {
-        seen.add(key);
-        anyOf.push(set);
-      }
-    }
-  }
-  return { kind: 'permissions', anyOf };
-}
-
-function toRouteConfig(
-  pattern: string,
-  requirement: RequirementSpec,
-  resource: RouteConfig['resource'],
-): RouteConfig {
-  if (requirement.kind === 'public') return { route: pattern, public: true };
-  const [only, ...others] = requirement.anyOf;
-  const base: RouteConfig =
-    only !== undefined && others.length === 0
-      ? { route: pattern, permission: only.length === 1 ? (only[0] ?? '') : [...only] }
-      : { route: pattern, any_of: requirement.anyOf.map((set) => [...set]) };
-  return resource === undefined ? base : { ...base, resource };
-}
-
-/** Which positions a route binds as owner and repository, independent of parameter names. */
-function bindingKey(segments: readonly PatternSegment[], resource: RouteConfig['resource']): string {
-  const bound = bindResource(resource, segments);
-  if (!bound.ok) return `error:${bound.error}`;
-  const position = (name: string) => segments.findIndex((s) => s.kind !== 'literal' && s.name === name);
-  const b = bound.binding;
-  if (b.kind === 'repository') return `repository:${position(b.ownerParam)}/${position(b.repoParam)}`;
-  if (b.kind === 'owner') return `owner:${position(b.ownerParam)}`;
-  return 'token_owner';
-}
-
 /**
  * Turns an OpenAPI document (already parsed and validated) and optional rules into
- * a route map. Pure: the CLI reads the files and prints the result.
- *
- * Operations whose converted patterns match the same requests (same method and
- * shape, e.g. paths that differ only in parameter names) are one route: merged when
- * they need the same, otherwise combined so that a request needs what every one of
- * them needs (the gateway cannot tell them apart, so it fails closed). When they
- * bind different resources nothing safe can be written, so all are left unmapped.
+ * a route map. Pure: the CLI reads the files and prints the result. Operations that
+ * match the same requests become one route (see `assembleRoutes`).
  */
 export function importOpenApi(document: unknown, rules: ImportRules = NO_RULES): ImportResult {
   const read = readOperations(document);
@@ -147,8 +57,8 @@ export function importOpenApi(document: unknown, rules: ImportRules = NO_RULES):
   const usage: RuleUsage = { mapEntries: new Set(), operations: new Set() };
   const catchAll = new Set(rules.catch_all);
 
-  const unmappedOps: { op: OpenApiOperation; converted: ConvertedPath | undefined; reason: string }[] = [];
-  const groups = new Map<string, Candidate[]>();
+  const unmapped: PendingUnmapped[] = [];
+  const candidates: RouteCandidate[] = [];
   for (const op of read.operations) {
     const conversion = convertPath(op.path, catchAll);
     const mapping = mapOperation(op, rules, usage);
@@ -158,96 +68,38 @@ export function importOpenApi(document: unknown, rules: ImportRules = NO_RULES):
     }
     if (!conversion.ok) {
       if (mapping.kind === 'route') errors.push(`${operationLabel(op)}: path ${conversion.error}`);
-      else unmappedOps.push({ op, converted: undefined, reason: mapping.reason });
+      else unmapped.push({ op, converted: undefined, reason: mapping.reason });
       continue;
     }
     const converted = conversion.converted;
     if (mapping.kind === 'unmapped') {
-      unmappedOps.push({ op, converted, reason: mapping.reason });
+      unmapped.push({ op, converted, reason: mapping.reason });
       continue;
     }
     const resource = resolveResource(op, converted, mapping.resource, rules, errors);
     if (resource === null) continue;
-    const key = `${op.method} ${shapeKey(converted.segments)}`;
-    const candidate: Candidate = {
+    const isPublic = mapping.requirement.kind === 'public';
+    const checks = isPublic
+      ? { names: [], note: undefined }
+      : resolveUpstreamChecks(op, converted, rules, errors);
+    if (checks === null) continue;
+    candidates.push({
       op,
       converted,
-      pattern: `${op.method} ${converted.path}`,
       requirement: mapping.requirement,
       resource,
+      upstreamChecks: checks.names,
       source: mapping.source,
-      // A public route checks no token, so there is no owner for another to differ from.
-      outsidePath: mapping.requirement.kind === 'public' ? [] : resourcesOutsidePath(op),
-    };
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [candidate]);
-    else group.push(candidate);
+      // A public route checks no token, so there is nothing for another owner to differ from.
+      outsidePath: isPublic ? [] : resourcesOutsidePath(op),
+      notes: checks.note === undefined ? [] : [checks.note],
+    });
   }
 
-  const conflicts: ImportConflict[] = [];
-  const routes: ImportedRoute[] = [];
-  for (const group of groups.values()) {
-    const resolved = resolveGroup(group, conflicts);
-    if (resolved.kind === 'unmapped') {
-      for (const c of group) unmappedOps.push({ op: c.op, converted: c.converted, reason: resolved.reason });
-    } else routes.push(resolved.route);
-  }
-
-  for (const [i, entry] of rules.map.entries()) {
-    if (!usage.mapEntries.has(i))
-      warnings.push(`rules.map[${i}] (${describeEntry(entry)}) matched no operation`);
-  }
-  const known = new Set(read.operations.map((op) => op.operationId));
-  for (const id of Object.keys(rules.operations)) {
-    if (!known.has(id)) warnings.push(`rules.operations["${id}"]: the document has no such operationId`);
-  }
-
-  const features = deriveFeatures(routes, rules, errors);
-  if (errors.length > 0) return { ok: false, errors };
-
-  // The body limit plays no part in an import: the map is written out, not served.
-  const compiled = compileRoutes({
-    routes: routes.map((r) => r.route),
-    features,
-    implicit: rules.implicit,
-    defaultMaxBodyBytes: 0,
-  });
-  if (!compiled.ok) {
-    return {
-      ok: false,
-      errors: compiled.errors.map((e) => (e.index < 0 ? e.message : `route "${e.pattern}": ${e.message}`)),
-    };
-  }
-  for (const w of lintRoutes({ matcher: compiled.matcher, features })) {
-    warnings.push(w.index < 0 ? `${w.pattern}: ${w.message}` : `route "${w.pattern}": ${w.message}`);
-    // Marked in the YAML too, beside the route, where a reviewer reads it.
-    const route = routes[w.index];
-    if (w.kind === 'unbound_resource' && route !== undefined) {
-      routes[w.index] = { ...route, notes: [...route.notes, w.message] };
-    }
-  }
-  for (const r of routes) {
-    if (r.outsidePath.length > 0) {
-      warnings.push(
-        `route "${r.route.route}": ${outsideNote(r.outsidePath)}; the gateway checks only the path's resource`,
-      );
-    }
-  }
-
-  // A value no literal equals, so the probe reaches only what a generic request would.
-  const probe = '~patgate-import~';
-  const unmapped: UnmappedOperation[] = unmappedOps.map(({ op, converted, reason }) => {
-    const match =
-      converted === undefined
-        ? null
-        : compiled.matcher.match(op.method, samplePath(converted.segments, probe));
-    const reachableVia = match?.rule.pattern;
-    if (reachableVia !== undefined) {
-      warnings.push(`unmapped ${operationLabel(op)} is still matched by route "${reachableVia}"`);
-    }
-    return { label: operationLabel(op), reason, reachableVia };
-  });
-
+  warnings.push(...unusedRuleWarnings(rules, usage, new Set(read.operations.map((op) => op.operationId))));
+  const result = assembleRoutes({ candidates, unmapped, rules, implicit: rules.implicit, errors, warnings });
+  if (!result.ok) return result;
+  const { routes, features, unmapped: listed, conflicts, warnings: all } = result.assembled;
   return {
     ok: true,
     imported: {
@@ -258,113 +110,28 @@ export function importOpenApi(document: unknown, rules: ImportRules = NO_RULES):
       routes,
       features,
       implicit: rules.implicit,
-      unmapped,
+      unmapped: listed,
       conflicts,
-      warnings,
+      warnings: all,
     },
   };
 }
 
-/** The route's `resource:` in pattern names; undefined when the compiler infers it; null on error. */
-function resolveResource(
-  op: OpenApiOperation,
-  converted: ConvertedPath,
-  explicit: { owner: string; repo?: string | undefined } | undefined,
+/** Rules that mapped nothing: a `map` entry no operation matched, an override of an unknown operationId. */
+export function unusedRuleWarnings(
   rules: ImportRules,
-  errors: string[],
-): RouteConfig['resource'] | null {
-  const rename = (name: string, field: string): string | null => {
-    const renamed = converted.params.get(name);
-    if (renamed === undefined) {
-      errors.push(`${operationLabel(op)}: ${field} names "${name}", which is not a parameter of the path`);
-      return null;
-    }
-    return renamed;
-  };
-  let wanted = explicit;
-  let field = 'x-patgate-resource';
-  if (wanted === undefined) {
-    const inferred = bindResource(undefined, converted.segments);
-    if (!inferred.ok || inferred.binding.kind !== 'token_owner') return undefined;
-    const index = rules.resources.findIndex((r) =>
-      (Array.isArray(r.path) ? r.path : [r.path]).some((glob) => globMatches(glob, op.path)),
-    );
-    const rule = rules.resources[index];
-    if (rule === undefined) return undefined;
-    wanted = rule;
-    field = `rules.resources[${index}]`;
+  usage: RuleUsage,
+  known: ReadonlySet<string | undefined>,
+): string[] {
+  const warnings: string[] = [];
+  for (const [i, entry] of rules.map.entries()) {
+    if (!usage.mapEntries.has(i))
+      warnings.push(`rules.map[${i}] (${describeEntry(entry)}) matched no operation`);
   }
-  const owner = rename(wanted.owner, `${field}.owner`);
-  if (owner === null) return null;
-  if (wanted.repo === undefined) return { owner };
-  const repo = rename(wanted.repo, `${field}.repo`);
-  return repo === null ? null : { owner, repo };
-}
-
-type GroupResult = { kind: 'route'; route: ImportedRoute } | { kind: 'unmapped'; reason: string };
-
-function resolveGroup(group: readonly Candidate[], conflicts: ImportConflict[]): GroupResult {
-  // Deterministic whatever the document order: the first by path, then operationId, names the route.
-  const members = [...group].sort((a, b) =>
-    a.op.path < b.op.path ? -1 : a.op.path > b.op.path ? 1 : opName(a.op) < opName(b.op) ? -1 : 1,
-  );
-  const first = members[0];
-  if (first === undefined) return { kind: 'unmapped', reason: 'empty group' };
-  const notes = [...first.converted.notes];
-  const operations = members.map((c) => opName(c.op));
-  const outsidePath = [...new Set(members.flatMap((c) => c.outsidePath))];
-  if (outsidePath.length > 0) notes.push(outsideNote(outsidePath));
-  if (members.length === 1) {
-    return {
-      kind: 'route',
-      route: {
-        route: toRouteConfig(first.pattern, first.requirement, first.resource),
-        operations,
-        source: first.source,
-        notes,
-        outsidePath,
-      },
-    };
+  for (const id of Object.keys(rules.operations)) {
+    if (!known.has(id)) warnings.push(`rules.operations["${id}"]: the document has no such operationId`);
   }
-
-  const listed = members.map((c) => `${c.op.method} ${c.op.path} (${opName(c.op)})`).join(' and ');
-  const bindings = new Set(members.map((c) => bindingKey(c.converted.segments, c.resource)));
-  if (bindings.size > 1) {
-    const message = `${listed} match the same requests but name different resources; all left unmapped`;
-    conflicts.push({ resolution: 'unresolved', message });
-    return { kind: 'unmapped', reason: `conflict: ${message}` };
-  }
-  const same = members.every((c) => JSON.stringify(c.requirement) === JSON.stringify(first.requirement));
-  let requirement = first.requirement;
-  if (!same) for (const c of members.slice(1)) requirement = conjoin(requirement, c.requirement);
-  const resolution = same ? 'merged' : 'combined';
-  conflicts.push({
-    resolution,
-    message: same
-      ? `${listed} match the same requests: one route "${first.pattern}" (same permissions)`
-      : `${listed} match the same requests with different permissions: one route "${first.pattern}" requiring what each of them requires`,
-  });
-  notes.push(
-    same
-      ? `also serves ${operations.slice(1).join(', ')} (same requests, same permissions)`
-      : `also serves ${operations.slice(1).join(', ')} (same requests): requires what each of them requires`,
-  );
-  return {
-    kind: 'route',
-    route: {
-      route: toRouteConfig(first.pattern, requirement, first.resource),
-      operations,
-      source: [...new Set(members.map((c) => c.source))].join(' + '),
-      notes,
-      outsidePath,
-    },
-  };
-}
-
-/** The comment and warning for the class "resources outside the path" (docs/routes.md). */
-function outsideNote(outsidePath: readonly string[]): string {
-  const them = outsidePath.length === 1 ? 'it' : 'them';
-  return `resources outside the path: ${outsidePath.join(', ')}; the upstream must check ${them}`;
+  return warnings;
 }
 
 function describeEntry(entry: ImportRules['map'][number]): string {
@@ -374,56 +141,4 @@ function describeEntry(entry: ImportRules['map'][number]): string {
     if (value !== undefined) parts.push(`${key}: ${Array.isArray(value) ? value.join(', ') : value}`);
   }
   return parts.join('; ');
-}
-
-function routePermissionTexts(route: RouteConfig): string[] {
-  if (route.any_of !== undefined) return route.any_of.flat();
-  if (typeof route.permission === 'string') return [route.permission];
-  return route.permission ?? [];
-}
-
-/**
- * The catalogue: features declared in the rules keep their levels (which must cover
- * every use); any other feature gets every level from read up to the highest used,
- * so that a read-only token can be granted wherever writes are mapped.
- */
-function deriveFeatures(
-  routes: readonly ImportedRoute[],
-  rules: ImportRules,
-  errors: string[],
-): Record<string, Level[]> {
-  const highest = new Map<string, Level>();
-  const users = new Map<string, string>();
-  const use = (text: string, where: string): void => {
-    const parsed = parsePermission(text);
-    if (!parsed.ok) {
-      errors.push(`${where}: ${parsed.error}`);
-      return;
-    }
-    const { feature, level } = parsed.permission;
-    const declared = Object.hasOwn(rules.features, feature) ? rules.features[feature] : undefined;
-    if (declared !== undefined && !declared.includes(level)) {
-      errors.push(
-        `${where}: needs ${text}, but rules.features.${feature} declares only [${declared.join(', ')}]`,
-      );
-    }
-    const held = highest.get(feature);
-    if (held === undefined || levelRank(level) > levelRank(held)) highest.set(feature, level);
-    if (!users.has(feature)) users.set(feature, where);
-  };
-  for (const r of routes)
-    for (const text of routePermissionTexts(r.route)) use(text, `route "${r.route.route}"`);
-  rules.implicit.forEach((text, i) => {
-    use(text, `rules.implicit[${i}]`);
-  });
-
-  const features: Record<string, Level[]> = {};
-  const names = new Set([...Object.keys(rules.features), ...highest.keys()]);
-  for (const name of [...names].sort()) {
-    const declared = Object.hasOwn(rules.features, name) ? rules.features[name] : undefined;
-    const top = highest.get(name) ?? 'read';
-    features[name] =
-      declared !== undefined ? [...declared] : LEVELS.filter((l) => levelRank(l) <= levelRank(top));
-  }
-  return features;
 }

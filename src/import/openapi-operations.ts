@@ -17,6 +17,8 @@ export interface OpenApiOperation {
   readonly queryParams: readonly string[];
   /** Top-level property names of its request body, across media types and `allOf`/`oneOf`/`anyOf`. */
   readonly bodyFields: readonly string[];
+  /** Path parameters marked `x-multi-segment: true` (GitHub's mark for values that hold `/`). */
+  readonly multiSegment: readonly string[];
 }
 
 export type ReadOperationsResult =
@@ -56,13 +58,17 @@ function deref(document: Record<string, unknown>, value: unknown): unknown {
   return undefined;
 }
 
-function queryParamNames(document: Record<string, unknown>, lists: readonly unknown[]): string[] {
+function paramNames(
+  document: Record<string, unknown>,
+  lists: readonly unknown[],
+  keep: (param: Record<string, unknown>) => boolean,
+): string[] {
   const names = new Set<string>();
   for (const list of lists) {
     if (!Array.isArray(list)) continue;
     for (const raw of list) {
       const param = deref(document, raw);
-      if (isRecord(param) && param.in === 'query' && typeof param.name === 'string') names.add(param.name);
+      if (isRecord(param) && typeof param.name === 'string' && keep(param)) names.add(param.name);
     }
   }
   return [...names];
@@ -128,8 +134,13 @@ export function readOperations(document: unknown): ReadOperationsResult {
         xPermission: op['x-patgate-permission'],
         xPublic: op['x-patgate-public'],
         xResource: op['x-patgate-resource'],
-        queryParams: queryParamNames(document, [item.parameters, op.parameters]),
+        queryParams: paramNames(document, [item.parameters, op.parameters], (p) => p.in === 'query'),
         bodyFields: bodyFieldNames(document, op.requestBody),
+        multiSegment: paramNames(
+          document,
+          [item.parameters, op.parameters],
+          (p) => p.in === 'path' && p['x-multi-segment'] === true,
+        ),
       });
     }
   }

@@ -26,6 +26,8 @@ function renderRoute(route: RouteConfig, comment: string): string[] {
     const repo = route.resource.repo === undefined ? '' : `, repo: ${q(route.resource.repo)}`;
     lines.push(`    resource: { owner: ${q(route.resource.owner)}${repo} }`);
   }
+  if (route.upstream_checks !== undefined)
+    lines.push(`    upstream_checks: ${flowList(route.upstream_checks)}`);
   return lines;
 }
 
@@ -40,8 +42,10 @@ export function renderRouteMap(imported: RouteMapImport, options: RenderOptions 
   for (const line of options.header ?? []) out.push(`# ${oneLine(line)}`);
   const combined = imported.conflicts.filter((c) => c.resolution !== 'unresolved').length;
   const unresolved = imported.conflicts.length - combined;
+  const source =
+    imported.sourceSummary ?? `${imported.title} ${imported.version} (OpenAPI ${imported.openapi})`;
   out.push(
-    `# ${oneLine(`${imported.title} ${imported.version}`)} (OpenAPI ${imported.openapi}): ${imported.operationCount} operations -> ` +
+    `# ${oneLine(source)}: ${imported.operationCount} operations -> ` +
       `${imported.routes.length} routes, ${imported.unmapped.length} unmapped (denied), ` +
       `${combined} conflict(s) resolved${unresolved > 0 ? `, ${unresolved} unresolved` : ''}.`,
   );
@@ -63,7 +67,10 @@ export function renderRouteMap(imported: RouteMapImport, options: RenderOptions 
   out.push('features:');
   const features = Object.entries(imported.features);
   if (features.length === 0) out[out.length - 1] = 'features: {}';
-  for (const [name, levels] of features) out.push(`  ${name}: [${levels.join(', ')}]`);
+  for (const [name, levels] of features) {
+    const title = imported.featureTitles?.[name];
+    out.push(`  ${name}: [${levels.join(', ')}]${title === undefined ? '' : `  # ${oneLine(title)}`}`);
+  }
   out.push('');
 
   out.push(imported.routes.length === 0 ? 'routes: []' : 'routes:');
@@ -77,6 +84,10 @@ export function renderRouteMap(imported: RouteMapImport, options: RenderOptions 
   if (imported.conflicts.length > 0) {
     out.push('', '# Conflicts (operations whose requests cannot be told apart):');
     for (const c of imported.conflicts) out.push(`#   ${c.resolution}: ${oneLine(c.message)}`);
+  }
+  for (const block of imported.commentBlocks ?? []) {
+    out.push('', ...block.heading.map((line) => `# ${oneLine(line)}`));
+    for (const line of block.lines) out.push(`#   ${oneLine(line)}`);
   }
   if (imported.unmapped.length > 0) {
     out.push(

@@ -85,6 +85,18 @@ const resourceRule = z.strictObject({
   repo: z.string().min(1).optional(),
 });
 
+/**
+ * Path parameters the upstream authorizes itself, acknowledged on the route as
+ * `upstream_checks` so that `routes check` does not report them (docs/routes.md).
+ */
+const upstreamCheckRule = z.strictObject({
+  path: oneOrMany(pathGlob),
+  /** OpenAPI parameter names, as written in the document; each must be in every matched path. */
+  params: z.array(z.string().min(1)).min(1),
+  /** Why the upstream's own check is enough: written beside the route for its reviewer. */
+  why: z.string().min(1),
+});
+
 export const importRulesSchema = z.strictObject({
   /** Level per method for `feature` refs; GET, HEAD and OPTIONS default to read, the rest to write. */
   methods: z.record(z.string().regex(/^[A-Z]+$/, 'upper-case method'), level).default({}),
@@ -100,6 +112,8 @@ export const importRulesSchema = z.strictObject({
   catch_all: z.array(z.string().min(1)).default([]),
   /** Resources for paths whose parameters the compiler does not recognise (`{username}`). */
   resources: z.array(resourceRule).default([]),
+  /** First matching entry wins. */
+  upstream_checks: z.array(upstreamCheckRule).default([]),
   /** First matching entry wins. */
   map: z.array(mapEntry).default([]),
   /** By operationId; wins over the document's extensions and over `map`. */

@@ -314,6 +314,32 @@ describe('body limits', () => {
   });
 });
 
+describe('upstream_checks', () => {
+  it('keeps the acknowledged parameters on the rule, and none where there is no key', () => {
+    const result = compile([
+      { route: 'PUT /user/blocks/{username}', permission: 'members:write', upstream_checks: ['username'] },
+      { route: 'GET /user/keys/{key_id}', permission: 'members:read' },
+    ]);
+    if (!result.ok) throw new Error(result.errors.map(formatRouteError).join('\n'));
+    expect(result.matcher.rules.map((r) => r.upstreamChecks)).toEqual([['username'], []]);
+  });
+
+  it('refuses a name that is not a parameter, a repeated one, the bound resource, and a public route', () => {
+    const errors = errorsFor([
+      { route: 'PUT /user/blocks/{username}', permission: 'members:write', upstream_checks: ['user'] },
+      { route: 'GET /a/{x}', permission: 'members:read', upstream_checks: ['x', 'x'] },
+      { route: 'GET /orgs/{org}/x/{username}', permission: 'members:read', upstream_checks: ['org'] },
+      { route: 'GET /b/{x}', public: true, upstream_checks: ['x'] },
+    ]);
+    expect(errors.map(formatRouteError)).toEqual([
+      'routes[0] "PUT /user/blocks/{username}": upstream_checks[0]: "user" is not a parameter of the pattern',
+      'routes[1] "GET /a/{x}": upstream_checks[1]: "x" is listed twice',
+      'routes[2] "GET /orgs/{org}/x/{username}": upstream_checks[0]: "{org}" is the route\'s resource, which the gateway checks itself',
+      'routes[3] "GET /b/{x}": upstream_checks: a public route checks no token, so it has nothing to leave',
+    ]);
+  });
+});
+
 describe('config errors', () => {
   const patternErrors: [string, string][] = [
     ['GET', 'expected "METHOD /path"'],
@@ -549,6 +575,7 @@ describe('a large table', () => {
         line: undefined,
         requirement: { kind: 'public' },
         maxBodyBytes: 0,
+        upstreamChecks: [],
       };
       expect(trie.insert(rule, parsed.pattern.segments)).toBeUndefined();
     });

@@ -5,6 +5,7 @@ import { buildRequirement } from './requirement.js';
 import { resolvePermission } from './resolve-permission.js';
 import { RouteTrie } from './trie.js';
 import type { RouteError, RouteMatcher, RouteRule } from './types.js';
+import { checkUpstreamChecks } from './upstream-checks.js';
 
 export interface CompileRoutesInput {
   readonly routes: readonly RouteConfig[];
@@ -62,6 +63,10 @@ export function compileRoutes(input: CompileRoutesInput): CompileRoutesResult {
     const built = buildRequirement(route, parsed.ok ? parsed.pattern.segments : undefined, input.features);
     if (!built.ok) built.errors.forEach(fail);
     if (!parsed.ok) return;
+    const acknowledged = built.ok
+      ? checkUpstreamChecks(route.upstream_checks, parsed.pattern.segments, built.requirement)
+      : undefined;
+    if (acknowledged !== undefined && !acknowledged.ok) acknowledged.errors.forEach(fail);
 
     const rule: RouteRule = {
       index,
@@ -72,6 +77,7 @@ export function compileRoutes(input: CompileRoutesInput): CompileRoutesResult {
       // A rule with a bad requirement is still inserted so its conflicts are reported
       // too; the placeholder is unreachable because any error discards the trie.
       requirement: built.ok ? built.requirement : { kind: 'public' },
+      upstreamChecks: acknowledged?.ok === true ? acknowledged.names : [],
     };
     const clash = trie.insert(rule, parsed.pattern.segments);
     if (clash !== undefined) {

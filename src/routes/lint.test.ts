@@ -258,6 +258,42 @@ describe('resources outside the path', () => {
     });
   });
 
+  describe('upstream_checks: the operator says the upstream checks these parameters itself', () => {
+    it('silences the warning for the parameters it lists', () => {
+      expect(
+        unbound([
+          {
+            route: 'PUT /user/blocks/{username}',
+            permission: 'contents:write',
+            upstream_checks: ['username'],
+          },
+        ]),
+      ).toEqual([]);
+    });
+
+    it('still names a parameter it does not list', () => {
+      const [warning] = lint([
+        {
+          route: 'PUT /x/{username}/{repository_id}',
+          permission: 'contents:write',
+          upstream_checks: ['username'],
+        },
+      ]);
+      expect(warning?.kind).toBe('unbound_resource');
+      expect(warning?.message).toContain('its path takes {repository_id} (a repository?);');
+      expect(warning?.message).not.toContain('{username}');
+    });
+
+    it('lists an ordinary parameter without effect on the other rules', () => {
+      expect(
+        unbound([
+          { route: 'GET /gists/{gist_id}', permission: 'contents:read', upstream_checks: ['gist_id'] },
+          { route: 'GET /users/{username}/events', permission: 'contents:read' },
+        ]),
+      ).toEqual(['GET /users/{username}/events']);
+    });
+  });
+
   it('keeps route order, a rule’s shadowed warning first, then features', () => {
     const warnings = lint(
       [

@@ -37,7 +37,8 @@ export interface LintRoutesInput {
  *   owner, while its path takes a parameter that looks like an owner or a repository
  *   (by its name, or by the collection it follows: `/users/{id}`). A token for one owner
  *   could then act on another's unless the upstream checks. Public rules check nothing,
- *   and rules that bind a resource are checked on it, so neither is reported.
+ *   and rules that bind a resource are checked on it, so neither is reported; nor is a
+ *   parameter the rule lists in `upstream_checks` (the operator says the upstream checks it).
  * - `unused_feature`: a feature declared in `features` that no route requires
  *   (`implicit` alone does not count: it only matters where a route asks for it).
  */
@@ -125,8 +126,9 @@ function unboundResources(matcher: RouteMatcher): RouteWarning[] {
     if (!parsed.ok) continue;
     const named: string[] = [];
     let previous: PatternSegment | undefined;
+    const acknowledged = new Set(rule.upstreamChecks);
     for (const segment of parsed.pattern.segments) {
-      if (segment.kind !== 'literal') {
+      if (segment.kind !== 'literal' && !acknowledged.has(segment.name)) {
         const kind =
           resourceKindOf(segment.name) ??
           (previous?.kind === 'literal' ? collectionKindOf(previous.value) : null);

@@ -37,6 +37,11 @@ export interface RouteRule {
    * reload swaps them with the matcher.
    */
   readonly maxBodyBytes: number;
+  /**
+   * Path parameters the operator declared the upstream authorizes itself (`upstream_checks`),
+   * which `routes check` then does not report as resources outside the check. Empty for most.
+   */
+  readonly upstreamChecks: readonly string[];
 }
 
 export interface RouteMatch {
