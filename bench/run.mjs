@@ -1,5 +1,5 @@
 // `npm run bench`: patgate against a bare Node proxy and its Node peers, same load, same run.
-// See README "Performance" and issue #6. Builds nothing itself: the npm script builds first.
+// See docs/performance.md for the method and the targets. Builds nothing itself: the npm script builds first.
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--duration S] [--driver wrk|autocannon]
 //                      [--upstream nginx|node] [--connections N] [--scale] [--runtime image|default]

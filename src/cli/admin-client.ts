@@ -80,10 +80,19 @@ export function clientFor(
   return new AdminClient(options.adminUrl, process.env[variable] || undefined);
 }
 
+/** What to do when a command's credential is not set: the variable, and what belongs in it. */
+const MISSING_CREDENTIAL: Readonly<Record<CredentialVariable, string>> = {
+  PATGATE_ADMIN_TOKEN:
+    "patgate: set PATGATE_ADMIN_TOKEN to the site admin credential (the one `patgate serve` was started with), or to an org admin's own token; it is read from the environment only, to keep it out of shell history",
+  PATGATE_TOKEN:
+    'patgate: set PATGATE_TOKEN to one of your own active tokens (pgt_... or pgc_...); it is read from the environment only, to keep it out of shell history',
+};
+
 /**
  * Runs one admin call and prints its answer: JSON with `--json`, else `human(answer)`.
- * A refusal prints the API's detail on stderr (and its problem body with `--json`)
- * and sets exit code 1.
+ * Without its credential in the environment it calls nothing: it says which variable to set
+ * and sets exit code 2. A refusal prints the API's detail on stderr (and its problem body
+ * with `--json`) and sets exit code 1.
  */
 export async function runAdminCall(
   options: AdminCommandOptions,
@@ -91,12 +100,18 @@ export async function runAdminCall(
   human: (answer: unknown) => string,
   variable: CredentialVariable = 'PATGATE_ADMIN_TOKEN',
 ): Promise<void> {
+  if (!process.env[variable]) {
+    process.stderr.write(`${MISSING_CREDENTIAL[variable]}\n`);
+    process.exitCode = 2;
+    return;
+  }
   try {
     const answer = await action(clientFor(options, variable));
     process.stdout.write(`${options.json ? JSON.stringify(answer, null, 2) : human(answer)}\n`);
   } catch (error) {
     if (error instanceof AdminClientError) {
-      process.stderr.write(`patgate: ${error.message}\n`);
+      const hint = error.status === 401 ? ` (check ${variable})` : '';
+      process.stderr.write(`patgate: ${error.message}${hint}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify(error.body, null, 2)}\n`);
     } else {
       process.stderr.write(

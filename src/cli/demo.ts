@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import { formatAddress, listen } from '../app/listen.js';
-import { startRuntime } from '../app/runtime.js';
+import { formatAddress, ListenError, listen } from '../app/listen.js';
+import { type Runtime, startRuntime } from '../app/runtime.js';
 import { createLogger } from '../observability/logger.js';
 import { loadConfigText } from '../routes/load-config.js';
 import { MemoryGrantStore } from '../store/memory-store.js';
@@ -72,12 +72,23 @@ export async function demo(options: DemoOptions): Promise<number> {
   if (!loaded.ok) throw new Error(`demo config is invalid: ${loaded.errors.join('; ')}`);
   const adminToken = `demo-admin-${randomBytes(12).toString('hex')}`;
   const logger = createLogger('silent');
-  const runtime = await startRuntime({
-    loaded: loaded.loaded,
-    logger,
-    adminToken,
-    store: new MemoryGrantStore(),
-  });
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime({
+      loaded: loaded.loaded,
+      logger,
+      adminToken,
+      store: new MemoryGrantStore(),
+    });
+  } catch (error) {
+    upstream.close();
+    if (!(error instanceof ListenError)) throw error;
+    const option = error.address.endsWith(`:${options.adminPort}`) ? '--admin-port' : '--port';
+    process.stderr.write(
+      `patgate: demo ${option} ${error.address}: ${error.reason}; pick another port with ${option}, or 0 for any free one\n`,
+    );
+    return 2;
+  }
   const gw = `http://${runtime.gatewayAddress}`;
   const adminUrl = `http://${runtime.adminAddress}`;
   const admin = new AdminClient(adminUrl, adminToken);

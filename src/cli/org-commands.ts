@@ -51,6 +51,7 @@ function actorOf(e: Json): string {
   const actor = (e.actor ?? {}) as Json;
   if (actor.kind === 'org_admin') return `${text(actor.user)} (org admin)`;
   if (actor.kind === 'user') return `${text(actor.user)} (user)`;
+  if (actor.kind === 'system') return `${text(actor.source)} (system)`;
   return 'site admin';
 }
 
@@ -313,16 +314,6 @@ export function registerOrgCommands(program: Command): void {
   registerUserCommands(program);
 }
 
-/** Refuses to run without PATGATE_TOKEN: a person's calls act as the user of that token. */
-function requireUserToken(): boolean {
-  if (process.env.PATGATE_TOKEN) return true;
-  process.stderr.write(
-    'patgate: set PATGATE_TOKEN to one of your own active tokens (pgt_... or pgc_...); it is read from the environment only, to keep it out of shell history\n',
-  );
-  process.exitCode = 2;
-  return false;
-}
-
 /**
  * `patgate user invitations|accept`: a person's own side of an invitation, with
  * one of their own tokens in `PATGATE_TOKEN` (either kind; until the console
@@ -335,7 +326,6 @@ export function registerUserCommands(program: Command): void {
 
   withAdminOptions(user.command('invitations').description('organizations that invited you')).action(
     async (o: AdminCommandOptions) => {
-      if (!requireUserToken()) return;
       await runAdminCall(
         o,
         (client) => client.call('GET', '/v1/user/invitations'),
@@ -348,7 +338,6 @@ export function registerUserCommands(program: Command): void {
   withAdminOptions(
     user.command('accept').argument('<org>').description('accept an invitation: you become a member'),
   ).action(async (org: string, o: AdminCommandOptions) => {
-    if (!requireUserToken()) return;
     await runAdminCall(
       o,
       (client) => client.call('POST', `/v1/user/invitations/${encodeURIComponent(org)}/accept`),

@@ -1,33 +1,64 @@
 import { adminCredentialWeakness } from '../admin/admin-credential.js';
-import { startRuntime } from '../app/runtime.js';
-import { createLogger, parseLogLevel } from '../observability/logger.js';
+import { isLoopbackListen, ListenError } from '../app/listen.js';
+import { type Runtime, startRuntime } from '../app/runtime.js';
+import { createLogger, type Logger, parseLogLevel } from '../observability/logger.js';
+import type { LoadedConfig } from '../routes/load-config.js';
 import { readConfigFile } from './config-file.js';
 
-/** `patgate serve --config FILE`: runs until SIGTERM/SIGINT; SIGHUP reloads the route map. */
-export async function serve(configPath: string): Promise<number> {
-  const logger = createLogger(parseLogLevel(process.env.PATGATE_LOG_LEVEL));
-  const loadedResult = await readConfigFile(configPath);
+/** A reason not to start: one line on stderr, exit code 2, no stack trace. */
+function refuse(line: string): number {
+  process.stderr.write(`patgate: ${line}\n`);
+  return 2;
+}
+
+/**
+ * `patgate serve --config FILE`: runs until SIGTERM/SIGINT; SIGHUP reloads the route map.
+ * Anything that stops startup (the file, the admin credential, an address) is one line and
+ * exit code 2.
+ */
+export async function serve(configPath: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let logger: Logger;
+  try {
+    logger = createLogger(parseLogLevel(env.PATGATE_LOG_LEVEL));
+  } catch (error) {
+    return refuse((error as Error).message);
+  }
+  const loadedResult = await readConfigFile(configPath, env);
   if (!loadedResult.ok) {
+    const [only] = loadedResult.errors;
+    if (loadedResult.unreadable && only !== undefined) return refuse(only);
     process.stderr.write(
       `patgate: invalid config, not starting:\n${loadedResult.errors.map((e) => `  ${e}`).join('\n')}\n`,
     );
     return 2;
   }
-  const adminToken = process.env.PATGATE_ADMIN_TOKEN;
+  const { loaded, overrides } = loadedResult;
+  const adminToken = env.PATGATE_ADMIN_TOKEN || undefined;
   const weakness = adminCredentialWeakness(adminToken);
-  if (weakness !== null) {
-    process.stderr.write(`patgate: ${weakness}\n`);
-    return 2;
+  if (weakness !== null) return refuse(weakness);
+  warnOnce(logger, loaded, adminToken);
+
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime({ loaded, logger, adminToken });
+  } catch (error) {
+    if (error instanceof ListenError) {
+      logger.flush();
+      return refuse(
+        error.key === undefined
+          ? `${keyOf(loaded.config, error.address) ?? 'listen'} ${error.message}`
+          : error.message,
+      );
+    }
+    throw error;
   }
-  if (adminToken === undefined) {
-    logger.warn('PATGATE_ADMIN_TOKEN is not set: only org admins, with their own tokens, can call /v1');
-  }
-  const runtime = await startRuntime({ loaded: loadedResult.loaded, logger, adminToken });
   logger.info(
     {
       gateway: runtime.gatewayAddress,
       admin: runtime.adminAddress,
-      routes: loadedResult.loaded.matcher.rules.length,
+      ...(runtime.decisionAddress === undefined ? {} : { decision: runtime.decisionAddress }),
+      routes: loaded.matcher.rules.length,
+      ...(Object.keys(overrides).length === 0 ? {} : { overrides }),
     },
     'patgate listening',
   );
@@ -38,14 +69,14 @@ export async function serve(configPath: string): Promise<number> {
   process.on('SIGHUP', () => {
     reloads = reloads
       .then(async () => {
-        runtime.reloadRoutes(await readConfigFile(configPath));
+        runtime.reloadRoutes(await readConfigFile(configPath, env));
       })
       .catch((error: unknown) =>
         logger.error({ err: error }, 'route reload failed; keeping the current map'),
       );
   });
 
-  const grace = loadedResult.loaded.config.shutdown_grace_ms;
+  const grace = loaded.config.shutdown_grace_ms;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -68,4 +99,35 @@ export async function serve(configPath: string): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/**
+ * What works but should not stay that way, said once at startup with what to do about it.
+ * (The in-memory store is warned about where it is built, in `app/runtime.ts`.)
+ */
+function warnOnce(logger: Logger, loaded: LoadedConfig, adminToken: string | undefined): void {
+  if (adminToken === undefined) {
+    logger.warn(
+      'PATGATE_ADMIN_TOKEN is not set: only org admins, with their own tokens, can call /v1; set it to a long random secret (openssl rand -base64 33) to manage tokens as the site admin',
+    );
+  }
+  const admin = loaded.config.admin.listen;
+  if (!isLoopbackListen(admin)) {
+    logger.warn(
+      { admin_listen: admin },
+      'admin.listen is not a loopback address: the admin API and /metrics are reachable from the network; keep that address on a private network or behind a firewall, or listen on 127.0.0.1',
+    );
+  }
+}
+
+/** The config key (`listen`, `admin.listen`, ...) whose value is `address`, for a bind error. */
+function keyOf(config: unknown, address: string, prefix = ''): string | undefined {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return undefined;
+  for (const [key, value] of Object.entries(config)) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    if (key === 'listen' && value === address) return path;
+    const nested = keyOf(value, address, path);
+    if (nested !== undefined) return nested;
+  }
+  return undefined;
 }

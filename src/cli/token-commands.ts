@@ -83,7 +83,7 @@ interface CreateOptions extends AdminCommandOptions {
   user: string;
   name: string;
   owner?: string;
-  repos: string;
+  repos?: string;
   permission: string[];
   scope: string[];
   expiresInDays?: number;
@@ -99,12 +99,23 @@ export function registerTokenCommands(program: Command): void {
     .requiredOption('--user <login>', 'the token holder')
     .requiredOption('--name <name>', 'what the token is for')
     .option('--owner <login>', 'resource owner (fine-grained)')
-    .option('--repos <list>', '"all" or comma-separated repository names (fine-grained)', 'all')
+    .option(
+      '--repos <list>',
+      'comma-separated repository names, or "all" for every repository of the owner (fine-grained: required)',
+    )
     .option('--permission <feature:level>', 'a permission, repeatable (fine-grained)', permission, [])
     .option('--scope <scope>', 'read, write or admin, repeatable (classic)', collect, [])
     .option('--expires-in-days <n>', 'lifetime in days', days)
     .option('--expires-at <rfc3339>', 'expiry instant')
-    .action(async (o: CreateOptions) => {
+    .action(async (o: CreateOptions, cmd: Command) => {
+      if (o.kind !== 'classic' && o.repos === undefined) {
+        // A token that reaches every repository must be asked for, never a default.
+        cmd.error(
+          'error: a fine-grained token needs --repos: the repositories it reaches (--repos api,web), or --repos all for every repository of the owner',
+          { exitCode: 2 },
+        );
+      }
+      const repos = o.repos ?? '';
       const body =
         o.kind === 'classic'
           ? { kind: 'classic', user: o.user, name: o.name, scopes: o.scope, ...expiryOf(o) }
@@ -113,7 +124,7 @@ export function registerTokenCommands(program: Command): void {
               user: o.user,
               name: o.name,
               resource_owner: o.owner,
-              repositories: o.repos === 'all' ? 'all' : o.repos.split(',').filter(Boolean),
+              repositories: repos === 'all' ? 'all' : repos.split(',').filter(Boolean),
               permissions: Object.fromEntries(o.permission.map((p) => p.split(':') as [string, string])),
               ...expiryOf(o),
             };

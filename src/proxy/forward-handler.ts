@@ -24,7 +24,7 @@ export const CLIENT_ABORTED: ForwardOutcome = Object.freeze({ kind: 'client_abor
  * the `onRequestStart`/`onResponse*` one: undici 7 adapts that one to this one per request with
  * a wrapper, a controller and a parse of every response header into an object the gateway never
  * reads (`lib/handler/unwrap-handler.js`). The paired benchmark measured the difference on every
- * proxied request (see README "Performance"); revisit on the next undici major.
+ * proxied request (see docs/performance.md); revisit on the next undici major.
  */
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;

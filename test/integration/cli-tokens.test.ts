@@ -112,6 +112,8 @@ describe('patgate token', { timeout: 60_000 }, () => {
       'x',
       '--owner',
       'acme',
+      '--repos',
+      'all',
       '--permission',
       'isues:read',
       '--expires-in-days',
@@ -124,15 +126,56 @@ describe('patgate token', { timeout: 60_000 }, () => {
     expect(json(scripted.stdout)).toMatchObject({ status: 404 });
   });
 
-  it('without the credential, or with a wrong admin URL, it says so and exits 1', async () => {
-    const anonymous = await runCli(['token', 'list', '--admin-url', stack.gateway.adminUrl]);
-    expect(anonymous.code).toBe(1);
-    expect(anonymous.stderr).toMatch(/401/);
+  it('without the credential it names PATGATE_ADMIN_TOKEN and calls nothing; a wrong one or a wrong URL exits 1', async () => {
+    const anonymous = await runCli(['token', 'list', '--admin-url', 'http://127.0.0.1:1']);
+    expect(anonymous.code).toBe(2);
+    expect(anonymous.stderr).toMatch(/^patgate: set PATGATE_ADMIN_TOKEN to the site admin credential/);
+    expect(anonymous.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const wrong = await runCli(['token', 'list', '--admin-url', stack.gateway.adminUrl], {
+      PATGATE_ADMIN_TOKEN: 'not-the-credential-0123456789abcdefgh',
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/admin API answered 401.*\(check PATGATE_ADMIN_TOKEN\)$/m);
     const nowhere = await runCli(['token', 'list', '--admin-url', 'http://127.0.0.1:1'], {
       PATGATE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     });
     expect(nowhere.code).toBe(1);
     expect(nowhere.stderr).toMatch(/cannot reach the admin API at http:\/\/127.0.0.1:1/);
+  });
+
+  it('a fine-grained token reaches every repository only when asked for with --repos all', async () => {
+    const base = [
+      'create',
+      '--user',
+      'dora',
+      '--name',
+      'x',
+      '--owner',
+      'acme',
+      '--permission',
+      'issues:read',
+    ];
+    const omitted = await site([...base, '--expires-in-days', '3']);
+    expect(omitted.code).toBe(2);
+    expect(omitted.stderr).toMatch(/needs --repos: .*--repos all/);
+    expect(omitted.stdout).toBe('');
+    expect((await site(['list', '--user', 'dora'])).stdout).toBe('(none)\n');
+
+    const all = json((await site([...base, '--repos', 'all', '--expires-in-days', '3', '--json'])).stdout);
+    expect(all).toMatchObject({ user: 'dora', repositories: 'all' });
+    // A classic token names no repositories, so it needs no --repos.
+    const classic = await site([
+      'create',
+      '--kind',
+      'classic',
+      '--user',
+      'dora',
+      '--name',
+      'y',
+      '--scope',
+      'read',
+    ]);
+    expect(classic.code).toBe(0);
   });
 
   it('refuses a malformed --permission before calling anything', async () => {

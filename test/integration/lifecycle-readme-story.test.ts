@@ -7,7 +7,7 @@ import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server.js';
 
 /**
- * The README's "whole story" runs exactly as written: the lines between the
+ * The organizations story in docs/admin-api.md runs exactly as written: the lines between the
  * `story:begin` and `story:end` markers go to bash. Only the addresses change
  * (free ports, a private Redis instead of 6379, files in a temp directory), so
  * that the run touches nothing shared.
@@ -37,9 +37,9 @@ afterAll(async () => {
 });
 
 async function storyScript(): Promise<string> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const readme = await readFile(join(ROOT, 'docs/admin-api.md'), 'utf8');
   const block = /<!-- story:begin -->\n```sh\n([\s\S]*?)```\n<!-- story:end -->/.exec(readme)?.[1];
-  if (block === undefined) throw new Error('README.md has no story:begin/story:end block');
+  if (block === undefined) throw new Error('docs/admin-api.md has no story:begin/story:end block');
   const [gateway, adminPort, upstream] = await Promise.all([freePort(), freePort(), freePort()]);
   const replacements: [string, string][] = [
     ['127.0.0.1:8080', `127.0.0.1:${gateway}`],
@@ -96,8 +96,8 @@ function expectInOrder(text: string, parts: readonly (string | RegExp)[]): void 
   }
 }
 
-describe('the README story', { timeout: 120_000 }, () => {
-  it('runs from start to end, and every step answers as the README says', async () => {
+describe('the organizations story (docs/admin-api.md)', { timeout: 120_000 }, () => {
+  it('runs from start to end, and every step answers as the docs say', async () => {
     expect(spawnSync('jq', ['--version']).status, 'the story needs jq (apt-get install jq)').toBe(0);
     const { code, stdout, stderr } = await run(await storyScript());
     expect(code, `stderr:\n${stderr}\nstdout:\n${stdout}`).toBe(0);
