@@ -21,7 +21,7 @@ const [
   { decide },
   { resolveResource },
   { parseToken, hashToken, generateToken },
-  { extractBearer },
+  { extractCredential },
   { checkTarget },
   { readRequest },
   { TrustedProxies },
@@ -121,7 +121,7 @@ for (const count of [20, 1_000, 10_000]) {
 
 // --- token -----------------------------------------------------------------------------------
 const tokens = Array.from({ length: 64 }, () => generateToken('fine_grained'));
-bench('extractBearer', (i) => extractBearer(`Bearer ${tokens[i & 63]}`));
+bench('extractCredential', (i) => extractCredential(`Bearer ${tokens[i & 63]}`));
 const rawWithToken = tokens.map((t) => [
   'Host',
   '127.0.0.1:8080',
@@ -146,6 +146,7 @@ const rawRequestOf = (rawHeaders, url = '/repos/acme/api/issues/1347') => ({
   rawHeaders,
   peerAddress: '127.0.0.1',
   expectContinue: false,
+  secure: false,
 });
 bench('readRequest (target + 4 client headers, one pass)', (i) =>
   readRequest(rawRequestOf(rawWithToken[i & 63]), readerOptions),

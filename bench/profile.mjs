@@ -48,7 +48,7 @@ const STEPS = [
   'checkTarget',
   'match src/routes',
   'lookup src/routes/trie.js',
-  'extractBearer',
+  'extractCredential',
   'parseToken',
   'hashToken',
   'peek src/store',

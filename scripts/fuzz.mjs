@@ -5,14 +5,14 @@
 //   node scripts/fuzz.mjs [--seconds 60] [--seed N]
 //
 // Targets: checkTarget + the route matcher + resolveResource (the gateway's reading of a
-// request), checkQuery, parseToken, extractBearer. Findings:
+// request), checkQuery, parseToken, extractCredential. Findings:
 // - any exception;
 // - an accepted target whose forwarded bytes (path + query) differ from the input, or whose
 //   authorized path is not the forwarded path;
 // - an accepted target that an independent strict RFC 3986 reader finds ambiguous, or reads as
 //   other segments than the ones the matcher bound to the route's parameters and resource;
 // - parseToken disagreeing with an independent check of prefix, length, alphabet and CRC-32;
-// - extractBearer returning a credential that is not a clean token68 substring of the header,
+// - extractCredential returning a credential that is not a clean token68 substring of the header,
 //   or repeating the header in an error detail;
 // - checkQuery letting through a query that carries a valid token;
 // - readRequest (one pass over the headers) letting through a token outside Authorization, two
@@ -27,7 +27,7 @@ import { checkQuery } from '../dist/src/request/query.js';
 import { checkTarget } from '../dist/src/request/target.js';
 import { TrustedProxies } from '../dist/src/request/trusted-proxies.js';
 import { compileRoutes } from '../dist/src/routes/compile.js';
-import { extractBearer } from '../dist/src/tokens/extract.js';
+import { extractCredential } from '../dist/src/tokens/extract.js';
 import { generateToken, parseToken, TOKEN_LENGTH } from '../dist/src/tokens/format.js';
 
 // --- arguments --------------------------------------------------------------------------------
@@ -505,19 +505,19 @@ function fuzzBearer() {
   const value = pick(shapes)();
   let result;
   try {
-    result = extractBearer(value);
+    result = extractCredential(value);
   } catch (error) {
-    finding('extractBearer threw', value, String(error));
+    finding('extractCredential threw', value, String(error));
     return;
   }
   const text = value;
-  if (result.kind === 'bearer') {
+  if (result.kind === 'token') {
     counts.bearersAccepted++;
     if (!text.includes(result.token) || /[\s,]/.test(result.token) || result.token === '') {
       finding('extracted credential is not a clean substring', value, result.token);
     }
   } else if (result.kind === 'invalid' && text.trim().length >= 8 && result.detail.includes(text.trim())) {
-    finding('extractBearer repeated the header in its detail', value, result.detail);
+    finding('extractCredential repeated the header in its detail', value, result.detail);
   }
 }
 
@@ -585,6 +585,7 @@ function fuzzHeaders() {
     rawHeaders: raw,
     peerAddress: '127.0.0.1',
     expectContinue: false,
+    secure: false,
   };
   let read;
   try {
@@ -600,7 +601,7 @@ function fuzzHeaders() {
     return;
   }
   if (planted) finding('a token outside Authorization was let through', raw, '');
-  if (authorizations > 1 && read.credential.kind === 'bearer')
+  if (authorizations > 1 && read.credential.kind === 'token')
     finding('two Authorization headers accepted', raw, '');
   for (let i = 0; i < read.headers.length; i += 2) {
     const name = read.headers[i].toLowerCase();

@@ -108,6 +108,9 @@ beforeAll(async () => {
     metrics,
     bodies: { bufferBytes: 2048, minBytesPerSecond: 0, rateGraceMs: 0, budget },
     shares,
+    basePath: null,
+    dialect: 'patgate',
+    assertion: null,
   });
   server = createGatewayServer(gateway, DEFAULT_GATEWAY_SERVER_OPTIONS);
   server.on('connection', (socket: Socket) => serverSockets.push(socket));

@@ -1,13 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { AssertionSigner } from '../assertion/signer.js';
 import { decide } from '../grants/decide.js';
 import type { Decision } from '../grants/decision.js';
 import { InstantMemo } from '../grants/instant.js';
 import { type RequestResource, resolveResource } from '../grants/resource.js';
+import type { TokenRecord } from '../grants/token-record.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Throttle } from '../observability/throttle.js';
 import type { ForwardOutcome, Upstream, UpstreamIdentity } from '../proxy/upstream.js';
+import { prefersPlainJson } from '../request/accept.js';
 import { hasBody, type RequestFacts, type ShapeRefusal } from '../request/facts.js';
 import type { RouteRequirement, RouteRule } from '../routes/types.js';
 import type { GrantCache } from '../store/cached-grant-store.js';
@@ -16,8 +19,9 @@ import type { GrantSnapshot } from '../store/grant-store.js';
 import { hashToken, parseToken } from '../tokens/format.js';
 import type { UpstreamShares } from './body-budget.js';
 import { BodyIntake, type BodyIntakeOptions, type BodyResult } from './body-intake.js';
+import { encodedSlashProblem } from './encoded-slash.js';
 import type { LastUsedRecorder } from './last-used.js';
-import { answerFor, INTERNAL, NO_ROUTE, type Refusal, STORE_UNAVAILABLE } from './refusal.js';
+import { answerFor, type Dialect, INTERNAL, NO_ROUTE, type Refusal, STORE_UNAVAILABLE } from './refusal.js';
 import type { RouteTable } from './route-table.js';
 import { writeRefusal } from './write-refusal.js';
 
@@ -32,14 +36,29 @@ export interface GatewayOptions {
   readonly bodies: BodyIntakeOptions;
   /** Upstream requests in flight per client address. */
   readonly shares: UpstreamShares;
+  /** Stripped before matching (`base_path`); null for none. */
+  readonly basePath: string | null;
+  /** Header names and error members: patgate's, or GitHub's (`compat: github`). */
+  readonly dialect: Dialect;
+  /** Signs the identity assertion for the upstream (`identity_assertion`); null without one. */
+  readonly assertion: AssertionSigner | null;
   readonly now?: () => number;
 }
 
+/**
+ * What an authorized request becomes: forwarded to the upstream (the gateway listener), or
+ * answered with the identity for a proxy in front to forward it (the decision listener).
+ */
+type Outcome = 'forward' | 'answer';
+
 /** A request whose route is known: what every later step needs about it. */
 interface RoutedRequest {
+  readonly outcome: Outcome;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly facts: RequestFacts;
+  /** The path the route was matched on: the request's, less `base_path`. */
+  readonly path: string;
   readonly rule: RouteRule;
   /** The route map the request was matched on; a reload during a store lookup does not change it. */
   readonly table: RouteTable;
@@ -49,6 +68,24 @@ type PermissionRequirement = Extract<RouteRequirement, { kind: 'permissions' }>;
 type Deny = Extract<Decision, { kind: 'deny' }>;
 
 const UNMATCHED_LABEL = '(unmatched)';
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
+/** The request's path under `base`, or null when it is outside it. */
+function withoutBase(path: string, base: string): string | null {
+  if (!path.startsWith(base)) return null;
+  if (path.length === base.length) return '/';
+  return path.charCodeAt(base.length) === 0x2f ? path.slice(base.length) : null;
+}
+
+/**
+ * When the token expires, on every authorized answer: patgate's RFC 3339 instant, or GitHub's
+ * header and format (`2026-12-31 23:59:59 UTC`), which its clients read to warn before expiry.
+ */
+function expirationHeader(expiresAt: string, dialect: Dialect): readonly string[] {
+  return dialect === 'github'
+    ? ['github-authentication-token-expiration', `${expiresAt.slice(0, 10)} ${expiresAt.slice(11, 19)} UTC`]
+    : ['x-patgate-token-expiration', expiresAt];
+}
 const TOKEN_MISSING: Deny = Object.freeze({
   kind: 'deny',
   reason: 'token_missing',
@@ -75,6 +112,9 @@ export class Gateway {
   readonly #metrics: Metrics;
   readonly #bodies: BodyIntakeOptions;
   readonly #shares: UpstreamShares;
+  readonly #basePath: string | null;
+  readonly #dialect: Dialect;
+  readonly #assertion: AssertionSigner | null;
   readonly #storeWarnings = new Throttle(1_000);
   /** Parsed expiry instants, shared by every decision of this gateway. */
   readonly #instants = new InstantMemo();
@@ -91,6 +131,9 @@ export class Gateway {
     this.#metrics = options.metrics;
     this.#bodies = options.bodies;
     this.#shares = options.shares;
+    this.#basePath = options.basePath;
+    this.#dialect = options.dialect;
+    this.#assertion = options.assertion;
     this.#now = options.now ?? Date.now;
   }
 
@@ -114,8 +157,8 @@ export class Gateway {
   }
 
   /** Answers a request refused before the pipeline (its shape, or its client's connection count). */
-  refuseShape(res: ServerResponse, refusal: ShapeRefusal): void {
-    this.#refuse(res, refusal, UNMATCHED_LABEL);
+  refuseShape(res: ServerResponse, refusal: ShapeRefusal, outcome: Outcome = 'forward'): void {
+    this.#refuse(res, refusal, UNMATCHED_LABEL, null, outcome);
   }
 
   /**
@@ -123,10 +166,23 @@ export class Gateway {
    * the upstream happens in this call, with no promise in between; only a store lookup waits.
    */
   handle(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): void {
+    this.#run(req, res, facts, 'forward');
+  }
+
+  /**
+   * The same pipeline up to the decision, for the decision listener: an allowed request is
+   * answered 200 with the identity headers instead of being forwarded (`facts` describe the
+   * original request a proxy in front asks about).
+   */
+  answer(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): void {
+    this.#run(req, res, facts, 'answer');
+  }
+
+  #run(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, outcome: Outcome): void {
     this.#inFlight++;
     let continues = false;
     try {
-      continues = this.#route(req, res, facts);
+      continues = this.#route(req, res, facts, outcome);
     } catch (error) {
       this.#internalError(res, error);
     }
@@ -138,14 +194,27 @@ export class Gateway {
    * store. Returns `true` when the request goes on past this call (forwarded, or waiting on the
    * store or its body) and settles on its own; `false` when it was answered here.
    */
-  #route(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): boolean {
+  #route(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, outcome: Outcome): boolean {
     const table = this.#routes;
-    const match = table.matcher.match(facts.method, facts.path);
-    if (match === null) {
-      this.#refuse(res, NO_ROUTE, UNMATCHED_LABEL);
+    const path = this.#basePath === null ? facts.path : withoutBase(facts.path, this.#basePath);
+    const match = path === null ? null : table.matcher.match(facts.method, path);
+    if (match === null || path === null) {
+      this.#refuse(res, NO_ROUTE, UNMATCHED_LABEL, facts, outcome);
       return false;
     }
     const rule = match.rule;
+    if (facts.encodedSlash) {
+      const problem = encodedSlashProblem(match);
+      if (problem !== null) {
+        this.#refuse(
+          res,
+          { kind: 'shape', reason: 'bad_request_target', detail: problem },
+          rule.pattern,
+          facts,
+        );
+        return false;
+      }
+    }
     // Checked before the token: a body too large for the route is refused without a lookup.
     if (facts.contentLength > rule.maxBodyBytes) {
       this.#refuse(
@@ -156,10 +225,12 @@ export class Gateway {
           detail: `the body is ${facts.contentLength} bytes; this route accepts at most ${rule.maxBodyBytes}`,
         },
         rule.pattern,
+        facts,
+        outcome,
       );
       return false;
     }
-    const routed: RoutedRequest = { req, res, facts, rule, table };
+    const routed: RoutedRequest = { outcome, req, res, facts, path, rule, table };
     const requirement = rule.requirement;
     if (requirement.kind === 'public') return this.#forward(routed, null);
 
@@ -233,13 +304,13 @@ export class Gateway {
         'grant store unavailable; refusing with 503',
       );
     }
-    this.#refuse(routed.res, STORE_UNAVAILABLE, routed.rule.pattern);
+    this.#refuse(routed.res, STORE_UNAVAILABLE, routed.rule.pattern, routed.facts, routed.outcome);
     return false;
   }
 
   #deny(routed: RoutedRequest, decision: Deny): false {
     this.#metrics.countDecision('deny', decision.reason);
-    this.#refuse(routed.res, decision, routed.rule.pattern);
+    this.#refuse(routed.res, decision, routed.rule.pattern, routed.facts, routed.outcome);
     return false;
   }
 
@@ -248,15 +319,16 @@ export class Gateway {
    * and dispatches. From here the request settles through `#release`, whichever way it ends.
    */
   #forward(routed: RoutedRequest, snapshot: GrantSnapshot | null): boolean {
+    if (routed.outcome === 'answer') return this.#answerAllowed(routed, snapshot);
     const { req, res, facts, rule } = routed;
     if (!this.#shares.tryTake(facts.clientAddress)) {
-      this.#refuse(res, { kind: 'overloaded', reason: 'too_many_upstream_requests' }, rule.pattern);
+      this.#refuse(res, { kind: 'overloaded', reason: 'too_many_upstream_requests' }, rule.pattern, facts);
       return false;
     }
     const intake = hasBody(facts) ? BodyIntake.open(req, facts, rule.maxBodyBytes, this.#bodies) : null;
     if (intake === null && hasBody(facts)) {
       this.#shares.give(facts.clientAddress);
-      this.#refuse(res, { kind: 'overloaded', reason: 'body_buffer_full' }, rule.pattern);
+      this.#refuse(res, { kind: 'overloaded', reason: 'body_buffer_full' }, rule.pattern, facts);
       return false;
     }
     // RFC 9110 §10.1.1: the interim answer goes out only once the request is authorized, so a
@@ -268,6 +340,25 @@ export class Gateway {
     }
     intake.start(facts.contentLength, (result) => this.#bodyRead(routed, snapshot, intake, result));
     return true;
+  }
+
+  /**
+   * The decision listener's allow: 200, no body, and what the proxy in front copies upstream.
+   * Nothing of the request's body is read (the proxy keeps it).
+   */
+  #answerAllowed(routed: RoutedRequest, snapshot: GrantSnapshot | null): false {
+    const token = snapshot?.token;
+    const headers: Record<string, string> = { 'content-length': '0', 'cache-control': 'no-store' };
+    if (token !== undefined) {
+      headers['x-patgate-user'] = token.user;
+      headers['x-patgate-token-id'] = token.id;
+      if (this.#assertion !== null) headers[this.#assertion.header] = this.#assertion.assertionFor(token);
+      const [name, value] = expirationHeader(token.expiresAt, this.#dialect);
+      headers[name as string] = value as string;
+    }
+    routed.res.writeHead(200, headers).end();
+    this.#metrics.countRequest(routed.rule.pattern, 'allowed');
+    return false;
   }
 
   #bodyRead(
@@ -291,6 +382,7 @@ export class Gateway {
             routed.res,
             { kind: 'shape', reason: result.reason, detail: result.detail },
             routed.rule.pattern,
+            routed.facts,
           ),
         );
         return;
@@ -312,8 +404,7 @@ export class Gateway {
   ): void {
     const { res, facts, rule } = routed;
     const token = snapshot?.token;
-    const identity: UpstreamIdentity | null =
-      token === undefined ? null : { user: token.user, tokenId: token.id, expiresAt: token.expiresAt };
+    const identity = token === undefined ? null : this.#identityOf(token);
     if (this.#logger.isLevelEnabled('debug')) {
       this.#logger.debug(
         { granted: true, route: rule.pattern, method: facts.method, token_id: token?.id, user: token?.user },
@@ -321,12 +412,25 @@ export class Gateway {
       );
     }
     const upstreamStarted = performance.now();
-    this.#upstream.forward(res, { facts, identity, body }, (outcome) =>
+    const responseHeaders =
+      token === undefined ? NO_HEADERS : expirationHeader(token.expiresAt, this.#dialect);
+    this.#upstream.forward(res, { facts, path: routed.path, identity, body, responseHeaders }, (outcome) =>
       this.#finish(routed, intake, () => {
         this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
         this.#forwarded(routed, intake, outcome);
       }),
     );
+  }
+
+  #identityOf(token: TokenRecord): UpstreamIdentity {
+    const signer = this.#assertion;
+    return signer === null
+      ? { user: token.user, tokenId: token.id }
+      : {
+          user: token.user,
+          tokenId: token.id,
+          assertion: { header: signer.header, value: signer.assertionFor(token) },
+        };
   }
 
   /** Runs the last step of a forwarded request, then gives back what it held and settles it. */
@@ -355,7 +459,7 @@ export class Gateway {
       // aborted request, never a complete one.
       const refusal: ShapeRefusal = { kind: 'shape', reason: violation, detail: intake?.detail ?? '' };
       if (outcome.kind === 'upstream_error' && !outcome.afterHeaders)
-        this.#refuse(res, refusal, rule.pattern);
+        this.#refuse(res, refusal, rule.pattern, routed.facts);
       else this.#log(refusal, violation, rule.pattern);
       return;
     }
@@ -377,7 +481,7 @@ export class Gateway {
           'upstream request failed',
         );
         if (outcome.afterHeaders) this.#metrics.countRequest(rule.pattern, 'upstream_error');
-        else this.#refuse(res, { kind: 'upstream_failed', error: outcome.error }, rule.pattern);
+        else this.#refuse(res, { kind: 'upstream_failed', error: outcome.error }, rule.pattern, routed.facts);
         return;
     }
   }
@@ -386,7 +490,7 @@ export class Gateway {
   #internalError(res: ServerResponse, error: unknown): void {
     this.#logger.error({ err: error }, 'unhandled error in gateway pipeline');
     try {
-      this.#refuse(res, INTERNAL, UNMATCHED_LABEL);
+      this.#refuse(res, INTERNAL, UNMATCHED_LABEL, null);
     } catch (writeError) {
       this.#logger.error({ err: writeError }, 'could not answer 500; closing the connection');
       res.destroy();
@@ -403,11 +507,18 @@ export class Gateway {
   }
 
   /** The one way a request is refused: counted, logged with the same fields every time, answered. */
-  #refuse(res: ServerResponse, refusal: Refusal, route: string): void {
-    const answer = answerFor(refusal);
+  #refuse(
+    res: ServerResponse,
+    refusal: Refusal,
+    route: string,
+    facts: RequestFacts | null,
+    outcome: Outcome = 'forward',
+  ): void {
+    const answer = answerFor(refusal, this.#dialect);
     this.#metrics.countRequest(route, answer.outcome);
     this.#log(refusal, answer.code, route);
-    writeRefusal(res, answer);
+    // A proxy that turns every status but 401/403 into 500 (nginx auth_request) still learns it.
+    writeRefusal(res, answer, prefersPlainJson(facts?.accept), outcome === 'answer');
   }
 
   /** Refusals of the client's request are the interesting events; faults are logged where they happen. */

@@ -49,13 +49,16 @@ const INVALID_TOKEN: Readonly<Record<string, string>> = Object.freeze({
 });
 const NOT_FOUND_DETAIL = 'no route matches this request';
 
+/** Which header names an answer uses: patgate's own, or GitHub's (`compat: github`). */
+export type Dialect = 'patgate' | 'github';
+
 /** The one table: exhaustive over `Refusal`, so a new way to refuse without an answer does not compile. */
-export function answerFor(refusal: Refusal): RefusalAnswer {
+export function answerFor(refusal: Refusal, dialect: Dialect = 'patgate'): RefusalAnswer {
   switch (refusal.kind) {
     case 'shape':
       return shapeAnswer(refusal);
     case 'deny':
-      return denyAnswer(refusal);
+      return denyAnswer(refusal, dialect);
     case 'no_route':
       return answer('not_found', 404, 'Not Found', NOT_FOUND_DETAIL, NONE, 'not_found', false, 'no_route');
     case 'store_unavailable':
@@ -183,10 +186,12 @@ function shapeAnswer({ reason, detail }: ShapeRefusal): RefusalAnswer {
       return shape(408, 'Request body too slow');
     case 'expectation_failed':
       return shape(417, 'Expectation failed');
+    case 'untrusted_decision_peer':
+      return shape(403, 'Not a trusted proxy');
   }
 }
 
-function denyAnswer(deny: Extract<Decision, { kind: 'deny' }>): RefusalAnswer {
+function denyAnswer(deny: Extract<Decision, { kind: 'deny' }>, dialect: Dialect): RefusalAnswer {
   const { reason, detail } = deny;
   const denied = (status: number, title: string, headers = NONE): RefusalAnswer =>
     answer(reason, status, title, detail, headers, 'denied', false);
@@ -217,7 +222,10 @@ function denyAnswer(deny: Extract<Decision, { kind: 'deny' }>): RefusalAnswer {
           ...problem(reason, 403, 'Resource not accessible by this token', detail),
           required_permissions: alternatives.map((set) => set.map((p) => `${p.feature}:${p.level}`)),
         },
-        headers: { 'x-accepted-permissions': formatAcceptedPermissions(alternatives) },
+        headers: {
+          [dialect === 'github' ? 'x-accepted-github-permissions' : 'x-accepted-permissions']:
+            formatAcceptedPermissions(alternatives),
+        },
         close: false,
         outcome: 'denied',
         code: reason,

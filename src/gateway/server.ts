@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SecureContextOptions } from 'node:tls';
 import {
   type RawRequest,
   type RequestReaderOptions,
@@ -33,6 +35,21 @@ export interface GatewayServerOptions {
   readonly trustedProxies: TrustedProxies;
   /** Forward client header names holding `_` (`headers.allow_underscores`). */
   readonly allowUnderscores: boolean;
+  /** HTTPS with this certificate and key (PEM); plain HTTP without. */
+  readonly tls?: GatewayTls;
+}
+
+export interface GatewayTls {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/**
+ * Modern TLS only: 1.2 and 1.3 with Node's default (forward-secret, AEAD) cipher list. A new
+ * certificate is swapped in with `server.setSecureContext(tlsOptions(...))` (SIGHUP).
+ */
+export function tlsOptions(tls: GatewayTls): SecureContextOptions {
+  return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' };
 }
 
 export const DEFAULT_GATEWAY_SERVER_OPTIONS: GatewayServerOptions = {
@@ -78,23 +95,25 @@ export function createGatewayServer(
     else gateway.handle(req, res, read);
   };
 
-  const server = createServer(
-    {
-      maxHeaderSize: options.maxHeaderBytes,
-      requestTimeout: options.requestTimeoutMs,
-      headersTimeout: options.headersTimeoutMs,
-      keepAliveTimeout: options.keepAliveTimeoutMs,
-      // Node checks the two timeouts above on this period (30 s by default, which would let a
-      // slowloris client hold a connection well past `headersTimeout`).
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.headersTimeoutMs / 4))),
-      // Duplicate Content-Length and CL+TE conflicts are refused by llhttp (RFC 9112 §6.3);
-      // lenient parsing stays off.
-      insecureHTTPParser: false,
-      // Checked in `readRequest`, so that a missing Host gets a problem+json answer.
-      requireHostHeader: false,
-    },
-    (req, res) => onRequest(req, res, false),
-  );
+  const httpOptions = {
+    maxHeaderSize: options.maxHeaderBytes,
+    requestTimeout: options.requestTimeoutMs,
+    headersTimeout: options.headersTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    // Node checks the two timeouts above on this period (30 s by default, which would let a
+    // slowloris client hold a connection well past `headersTimeout`).
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.headersTimeoutMs / 4))),
+    // Duplicate Content-Length and CL+TE conflicts are refused by llhttp (RFC 9112 §6.3);
+    // lenient parsing stays off.
+    insecureHTTPParser: false,
+    // Checked in `readRequest`, so that a missing Host gets a problem+json answer.
+    requireHostHeader: false,
+  };
+  const onPlainRequest = (req: IncomingMessage, res: ServerResponse): void => onRequest(req, res, false);
+  const server: Server =
+    options.tls === undefined
+      ? createServer(httpOptions, onPlainRequest)
+      : createHttpsServer({ ...httpOptions, ...tlsOptions(options.tls) }, onPlainRequest);
   // Node's own cap (2000 by default) silently drops the fields past it from `req.headers` while
   // `req.rawHeaders` keeps them all: two views of one request. The count is enforced above.
   server.maxHeadersCount = 0;
@@ -118,7 +137,8 @@ export function createGatewayServer(
   const max = options.maxConnectionsPerClient;
   const trusted = options.trustedProxies;
   const perClient = new Map<string, number>();
-  server.on('connection', (socket: Socket) => {
+  // Counted on the socket requests arrive on: the TLS socket over HTTPS, the TCP one otherwise.
+  server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     const address = socket.remoteAddress;
     if (address === undefined || trusted.has(address)) return;
     const client = canonicalAddress(address);
@@ -149,6 +169,7 @@ export function rawRequestOf(req: IncomingMessage, expectContinue: boolean): Raw
     rawHeaders: req.rawHeaders,
     peerAddress: req.socket.remoteAddress ?? '',
     expectContinue,
+    secure: (req.socket as { encrypted?: boolean }).encrypted === true,
   };
 }
 

@@ -1,10 +1,19 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE } from './problem.js';
 import type { RefusalAnswer } from './refusal.js';
 
-/** Writes a refusal on a Node response; a response already started can only be cut. */
-export function writeRefusal(res: ServerResponse, answer: RefusalAnswer): void {
+/**
+ * Writes a refusal on a Node response; a response already started can only be cut. `plainJson`:
+ * the client prefers `application/json` (the same members, another content type). `statusHeader`:
+ * repeat the status in `X-Patgate-Status`, for a proxy that maps it away (decision listener).
+ */
+export function writeRefusal(
+  res: ServerResponse,
+  answer: RefusalAnswer,
+  plainJson = false,
+  statusHeader = false,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -12,11 +21,12 @@ export function writeRefusal(res: ServerResponse, answer: RefusalAnswer): void {
   const body = JSON.stringify(answer.problem);
   const headers: Record<string, string | number> = {
     ...answer.headers,
-    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-type': plainJson ? JSON_CONTENT_TYPE : PROBLEM_CONTENT_TYPE,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
   };
   if (answer.close) headers.connection = 'close';
+  if (statusHeader) headers['x-patgate-status'] = String(answer.problem.status);
   res.writeHead(answer.problem.status, headers);
   res.end(body);
 }

@@ -3,7 +3,7 @@ import { type RawRequest, type RequestFacts, readRequest, type ShapeRefusal } fr
 import { TrustedProxies } from '../request/trusted-proxies.js';
 import { filterResponseHeaders, type UpstreamIdentity, upstreamRequestHeaders } from './headers.js';
 
-const ALICE: UpstreamIdentity = { user: 'alice', tokenId: 'tok_123', expiresAt: '2030-01-02T03:04:05Z' };
+const ALICE: UpstreamIdentity = { user: 'alice', tokenId: 'tok_123' };
 const CLIENT = '203.0.113.7';
 const PROXY = '10.0.0.2';
 const HOST = 'api.example.com';
@@ -27,6 +27,7 @@ function rawRequest(rawHeaders: readonly string[], options: ReadOptions = {}): R
     rawHeaders,
     peerAddress: options.peer ?? CLIENT,
     expectContinue: false,
+    secure: false,
   };
 }
 

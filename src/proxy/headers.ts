@@ -5,8 +5,8 @@ import { GATEWAY_HEADER_PREFIX, type RequestFacts } from '../request/facts.js';
 export interface UpstreamIdentity {
   readonly user: string;
   readonly tokenId: string;
-  /** The token's expiry, relayed to the client as `X-Patgate-Token-Expiration`. */
-  readonly expiresAt: string;
+  /** The signed identity assertion and its header (`identity_assertion`), when configured. */
+  readonly assertion?: { readonly header: string; readonly value: string };
 }
 
 // RFC 9110 §7.6.1: connection-specific fields, meaningful for one hop only.
@@ -24,6 +24,8 @@ const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set<string>([
   ...HOP_BY_HOP,
   // RFC 9110 §11.7.1: addressed to the next outbound client, which is the gateway itself.
   'proxy-authenticate',
+  // About the token, which only the gateway knows (`compat: github` sets its own).
+  'github-authentication-token-expiration',
 ]);
 
 /**
@@ -36,10 +38,18 @@ export function upstreamRequestHeaders(facts: RequestFacts, identity: UpstreamId
   // Each proxy appends the address it received the request from (the de-facto XFF convention);
   // a trusted peer's own chain and scheme are kept, anyone else's were dropped.
   const forwardedFor = facts.forwardedFor === undefined ? client : `${facts.forwardedFor}, ${client}`;
-  const extra = ['x-forwarded-for', forwardedFor, 'x-forwarded-proto', facts.forwardedProto ?? 'http'];
+  const extra = [
+    'x-forwarded-for',
+    forwardedFor,
+    'x-forwarded-proto',
+    facts.forwardedProto ?? (facts.secure ? 'https' : 'http'),
+  ];
   const host = facts.forwardedHost ?? facts.host;
   if (host !== undefined) extra.push('x-forwarded-host', host);
-  if (identity !== null) extra.push('x-patgate-user', identity.user, 'x-patgate-token-id', identity.tokenId);
+  if (identity !== null) {
+    extra.push('x-patgate-user', identity.user, 'x-patgate-token-id', identity.tokenId);
+    if (identity.assertion !== undefined) extra.push(identity.assertion.header, identity.assertion.value);
+  }
   return facts.headers.concat(extra);
 }
 

@@ -27,7 +27,7 @@ import { type ForwardOutcome, Upstream, type UpstreamIdentity, type UpstreamOpti
 
 const EXPIRY = '2030-01-02T03:04:05Z';
 const MiB = 1024 * 1024;
-const ALICE: UpstreamIdentity = { user: 'alice', tokenId: 'tok_1', expiresAt: EXPIRY };
+const ALICE: UpstreamIdentity = { user: 'alice', tokenId: 'tok_1' };
 const READER: RequestReaderOptions = {
   maxTargetLength: DEFAULT_MAX_TARGET_LENGTH,
   maxHeaderCount: 100,
@@ -74,14 +74,24 @@ async function startFront(upstream: Upstream): Promise<Front> {
     }
     // The request itself is the body stream, as the gateway forwards one it does not buffer.
     const body = hasBody(facts) ? req : null;
-    upstream.forward(res, { facts, identity: ALICE, body }, (outcome) => {
-      if (outcome.kind === 'upstream_error' && !outcome.afterHeaders) {
-        const { problem } = answerFor({ kind: 'upstream_failed', error: outcome.error });
-        res.writeHead(problem.status, { 'content-type': 'application/problem+json' });
-        res.end(JSON.stringify(problem));
-      }
-      waiters.get(id)?.(outcome);
-    });
+    upstream.forward(
+      res,
+      {
+        facts,
+        path: facts.path,
+        identity: ALICE,
+        body,
+        responseHeaders: ['x-patgate-token-expiration', EXPIRY],
+      },
+      (outcome) => {
+        if (outcome.kind === 'upstream_error' && !outcome.afterHeaders) {
+          const { problem } = answerFor({ kind: 'upstream_failed', error: outcome.error });
+          res.writeHead(problem.status, { 'content-type': 'application/problem+json' });
+          res.end(JSON.stringify(problem));
+        }
+        waiters.get(id)?.(outcome);
+      },
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -182,7 +192,8 @@ describe('Upstream options', () => {
   it.each<[string, Partial<UpstreamOptions> & { url?: string }]>([
     ['not a URL', { url: 'nope' }],
     ['a non-HTTP scheme', { url: 'ftp://127.0.0.1:21' }],
-    ['a path prefix', { url: 'http://127.0.0.1:9000/api' }],
+    ['a path prefix with a trailing "/"', { url: 'http://127.0.0.1:9000/api/' }],
+    ['a path prefix with an empty segment', { url: 'http://127.0.0.1:9000/api//v3' }],
     ['a query', { url: 'http://127.0.0.1:9000/?a=1' }],
     ['credentials', { url: 'http://u:p@127.0.0.1:9000' }],
     ['a zero timeout', { timeoutMs: 0 }],

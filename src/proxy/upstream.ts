@@ -11,7 +11,7 @@ export type { UpstreamIdentity } from './headers.js';
 export { classifyUpstreamError, type UpstreamErrorKind } from './upstream-error.js';
 
 export interface UpstreamOptions {
-  /** Origin only (`http://host:port`): forwarded paths are sent exactly as authorized, never prefixed. */
+  /** `http://host:port`, with at most a path prefix: forwarded paths follow it exactly as authorized. */
   url: string;
   /** Applies to waiting for response headers and to each idle gap in either body. */
   timeoutMs: number;
@@ -22,22 +22,27 @@ export interface UpstreamOptions {
 
 /** One authorized request, as the upstream is to receive it. */
 export interface ForwardRequest {
-  /** Method, path and query are forwarded exactly as read and authorized. */
+  /** Method and query are forwarded exactly as read. */
   readonly facts: RequestFacts;
+  /** The path as authorized (the request's, less `base_path`); sent after the upstream's prefix. */
+  readonly path: string;
   /** Who the upstream is told made the request; null on public routes. */
   readonly identity: UpstreamIdentity | null;
   /** The body read by the gateway (whole, or streaming through its checks); null without one. */
   readonly body: Buffer | Readable | null;
+  /** Flat `[name, value, ...]` added to the client's answer (the token's expiry). */
+  readonly responseHeaders: readonly string[];
 }
-
-const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 /** The one connection pool to the upstream, built at startup and closed on shutdown. */
 export class Upstream {
   readonly #pool: Pool;
+  /** The upstream URL's own path, prepended to every forwarded path (`''` for none). */
+  readonly #prefix: string;
 
   constructor(options: UpstreamOptions) {
     const origin = parseOrigin(options.url);
+    this.#prefix = origin.pathname === '/' ? '' : origin.pathname;
     requirePositiveInteger('timeoutMs', options.timeoutMs);
     requirePositiveInteger('connectTimeoutMs', options.connectTimeoutMs);
     requirePositiveInteger('connections', options.connections);
@@ -70,16 +75,12 @@ export class Upstream {
     const { facts, identity } = request;
     this.#pool.dispatch(
       {
-        path: facts.path + facts.query,
+        path: this.#prefix + request.path + facts.query,
         method: facts.method,
         headers: upstreamRequestHeaders(facts, identity),
         body: request.body,
       },
-      new ForwardHandler(
-        res,
-        identity === null ? NO_HEADERS : ['x-patgate-token-expiration', identity.expiresAt],
-        settled,
-      ),
+      new ForwardHandler(res, request.responseHeaders, settled),
     );
   }
 
@@ -88,6 +89,9 @@ export class Upstream {
     return this.#pool.close();
   }
 }
+
+/** `/` alone, or segments of plain path characters with no `.`/`..` segment and no trailing `/`. */
+const PATH_PREFIX = /^(\/|(\/(?!\.\.?(\/|$))[A-Za-z0-9._~!$&'()*+,=:@-]+)+)$/;
 
 function parseOrigin(url: string): URL {
   let parsed: URL;
@@ -102,9 +106,9 @@ function parseOrigin(url: string): URL {
   if (parsed.username !== '' || parsed.password !== '') {
     throw new InvalidUpstreamOptionsError('url: must not carry credentials');
   }
-  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') {
+  if (parsed.search !== '' || parsed.hash !== '' || !PATH_PREFIX.test(parsed.pathname)) {
     throw new InvalidUpstreamOptionsError(
-      'url: must be an origin (scheme://host[:port]); the authorized path is forwarded unchanged',
+      'url: must be scheme://host[:port] with at most a path prefix (no query, no trailing "/"); the authorized path is forwarded after it unchanged',
     );
   }
   return parsed;

@@ -1,4 +1,4 @@
-import { type Credential, extractBearer, invalidCredential, NO_CREDENTIAL } from '../tokens/extract.js';
+import { type Credential, extractCredential, invalidCredential, NO_CREDENTIAL } from '../tokens/extract.js';
 import { containsToken } from '../tokens/scan.js';
 import { addConnectionOptions, withoutNamed } from './connection-options.js';
 import { containsDecodedToken } from './decoded-text.js';
@@ -23,6 +23,8 @@ export interface RawRequest {
   readonly peerAddress: string;
   /** Node left `Expect: 100-continue` to us (`checkContinue`). */
   readonly expectContinue: boolean;
+  /** The request came over TLS. */
+  readonly secure: boolean;
 }
 
 export interface RequestReaderOptions {
@@ -45,14 +47,20 @@ export interface RequestFacts {
   readonly path: string;
   /** `''` or the exact rest of the target from `?`. */
   readonly query: string;
+  /** The path holds `%2F`, which only a `{name+}` tail parameter may hold. */
+  readonly encodedSlash: boolean;
   /** The client's `Host`; absent only on HTTP/1.0. */
   readonly host: string | undefined;
   readonly credential: Credential;
   readonly contentType: string | undefined;
+  /** The client's `Accept`, read only when an answer is refused (see `accept.ts`). */
+  readonly accept: string | undefined;
   /** The declared `Content-Length`, or -1. */
   readonly contentLength: number;
   readonly chunked: boolean;
   readonly expectContinue: boolean;
+  /** The request came over TLS: `X-Forwarded-Proto: https` unless a trusted peer says otherwise. */
+  readonly secure: boolean;
   /** The TCP peer, IPv4-mapped IPv6 folded to IPv4. */
   readonly peerAddress: string;
   /** The peer is one of `trusted_proxies`: its `X-Forwarded-*` below are believed. */
@@ -96,6 +104,7 @@ enum Role {
   ForwardedFor,
   ForwardedProto,
   ForwardedHost,
+  Accept,
   MethodOverride,
   /** Not forwarded: hop-by-hop, consumed here, or asserted by the gateway alone. */
   Drop,
@@ -111,6 +120,7 @@ const ROLES: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['x-forwarded-for', Role.ForwardedFor],
   ['x-forwarded-proto', Role.ForwardedProto],
   ['x-forwarded-host', Role.ForwardedHost],
+  ['accept', Role.Accept],
   // Frameworks honour these as the request method (Express method-override, Symfony, ASP.NET,
   // Google APIs): refused rather than stripped, since the client expects another method to run.
   ['x-http-method-override', Role.MethodOverride],
@@ -194,6 +204,7 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
   let forwardedFor: string | undefined;
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
+  let accept: string | undefined;
 
   for (let i = 0; i + 1 < length; i += 2) {
     const name = rawHeaders[i] as string;
@@ -204,7 +215,7 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
       // Two credentials are refused rather than one picked: the upstream might pick the other.
       credential = sawAuthorization
         ? invalidCredential('more than one Authorization header')
-        : extractBearer(value);
+        : extractCredential(value);
       sawAuthorization = true;
       continue;
     }
@@ -262,6 +273,9 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
           if (!isHostList(value)) return refused('bad_host', 'X-Forwarded-Host is not a list of host[:port]');
           forwardedHost = joinList(forwardedHost, value);
           continue;
+        case Role.Accept:
+          accept = joinList(accept, value);
+          break;
         case Role.MethodOverride:
           return refused('method_override', `${lower} is refused: send the real method instead`);
         case Role.Drop:
@@ -305,12 +319,15 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
     method,
     path: target.path,
     query: target.query,
+    encodedSlash: target.encodedSlash,
     host,
     credential,
     contentType,
+    accept,
     contentLength,
     chunked,
     expectContinue: raw.expectContinue,
+    secure: raw.secure,
     peerAddress: peer,
     trustedPeer,
     clientAddress: trustedPeer ? options.trustedProxies.clientOf(peer, forwardedFor) : peer,

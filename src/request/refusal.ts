@@ -26,4 +26,6 @@ export type RequestRefusal =
   | 'header_fields_too_large'
   | 'request_timeout'
   | 'expectation_failed'
-  | 'malformed_request';
+  | 'malformed_request'
+  /** A decision request from a peer outside `trusted_proxies`: its account of a request is not believed. */
+  | 'untrusted_decision_peer';

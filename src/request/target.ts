@@ -19,6 +19,11 @@ export type TargetCheck =
       path: string;
       /** `''`, or the exact rest of the input from the first `?`; never interpreted. */
       query: string;
+      /**
+       * The path holds an encoded `/` (`%2F`): allowed only inside a `{name+}` tail parameter,
+       * which the gateway checks once the route is known (`gateway/encoded-slash.ts`).
+       */
+      encodedSlash: boolean;
     }
   | { ok: false; reason: TargetRejection; detail: string };
 
@@ -39,7 +44,8 @@ function hex(byte: number): string {
 /**
  * Decoded bytes that must never appear percent-encoded in a path: each one lets the
  * gateway and the upstream split or resolve the path differently.
- * `/` and `\`: a segment boundary one side sees and the other does not (CVE-2007-0450).
+ * `\`: a segment boundary one side sees and the other does not (CVE-2007-0450); `/` likewise,
+ * except inside a tail parameter, where it is checked against the route (see `encodedSlash`).
  * `.`: `%2e%2e` is `..` after decoding. NUL: truncation in C-based upstreams.
  * `%`: double encoding (`%252f` is `%2f` after one decode).
  * `;`, `?`, `#`: delimiters to a framework that decodes before routing (`..%3B` becomes `..;`,
@@ -49,7 +55,6 @@ function hex(byte: number): string {
  */
 function isForbiddenEncodedByte(byte: number): boolean {
   return (
-    byte === SLASH ||
     byte === BACKSLASH ||
     byte === DOT ||
     byte === PERCENT ||
@@ -135,6 +140,7 @@ export function checkTarget(rawTarget: string, maxLength: number = DEFAULT_MAX_T
 
   let queryStart = -1;
   let segmentStart = 1;
+  let encodedSlash = false;
   for (let i = 1; i < length; i++) {
     const c = rawTarget.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) return reject('bad_byte', `byte ${hex(c)} at offset ${i}`);
@@ -165,7 +171,8 @@ export function checkTarget(rawTarget: string, maxLength: number = DEFAULT_MAX_T
         i += 3 * count - 1;
         continue;
       }
-      if (isForbiddenEncodedByte(byte)) {
+      if (byte === SLASH) encodedSlash = true;
+      else if (isForbiddenEncodedByte(byte)) {
         return reject(
           'encoded_separator',
           `"${rawTarget.slice(i, i + 3)}" at offset ${i} encodes byte ${hex(byte)}`,
@@ -179,6 +186,11 @@ export function checkTarget(rawTarget: string, maxLength: number = DEFAULT_MAX_T
     if (problem !== undefined) return problem;
   }
 
-  if (queryStart < 0) return { ok: true, path: rawTarget, query: '' };
-  return { ok: true, path: rawTarget.slice(0, queryStart), query: rawTarget.slice(queryStart) };
+  if (queryStart < 0) return { ok: true, path: rawTarget, query: '', encodedSlash };
+  return {
+    ok: true,
+    path: rawTarget.slice(0, queryStart),
+    query: rawTarget.slice(queryStart),
+    encodedSlash,
+  };
 }

@@ -6,7 +6,7 @@ import { isOws } from '../text/ascii.js';
  */
 export type Credential =
   | { readonly kind: 'none' }
-  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'token'; readonly token: string }
   | { readonly kind: 'invalid'; readonly detail: string };
 
 export const NO_CREDENTIAL: Credential = Object.freeze({ kind: 'none' });
@@ -16,7 +16,14 @@ export function invalidCredential(detail: string): Credential {
 }
 
 const SP = 0x20;
-const BEARER = 'bearer';
+
+/**
+ * The schemes a token may come in (RFC 9110 §11.1: case-insensitive): `Bearer` (RFC 6750),
+ * `token` (GitHub's documented scheme, what Octokit sends), and `Basic` with the token as the
+ * password (git over HTTPS; the user name is ignored, as GitHub does).
+ */
+const SCHEMES = ['bearer', 'token', 'basic'] as const;
+type Scheme = (typeof SCHEMES)[number];
 
 /** RFC 9110 §11.2 token68: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then any "=". */
 function isToken68Char(code: number): boolean {
@@ -42,11 +49,11 @@ function isToken68(text: string, start: number, end: number): boolean {
 }
 
 /**
- * Reads a Bearer credential (RFC 6750 §2.1) from the one `Authorization` field of a request. The
- * caller refuses a second field before it gets here: a request carrying two credentials must be
- * refused rather than have one picked for it.
+ * Reads the one credential of a request's one `Authorization` field. The caller refuses a second
+ * field before it gets here: a request carrying two credentials must be refused rather than have
+ * one picked for it.
  */
-export function extractBearer(value: string): Credential {
+export function extractCredential(value: string): Credential {
   // Surrounding OWS is not part of a field value (RFC 9110 §5.5).
   let start = 0;
   let end = value.length;
@@ -60,22 +67,42 @@ export function extractBearer(value: string): Credential {
     return invalidCredential('Authorization header holds more than one credential');
   }
 
-  // The scheme is case-insensitive (RFC 9110 §11.1).
-  const schemeEnd = start + BEARER.length;
-  let isBearer = end >= schemeEnd;
-  for (let i = 0; isBearer && i < BEARER.length; i++) {
-    // Only letters map onto a lower-case letter under `| 0x20`, so this is an exact ASCII fold.
-    if ((value.charCodeAt(start + i) | 0x20) !== BEARER.charCodeAt(i)) isBearer = false;
-  }
-  if (!isBearer || (schemeEnd < end && value.charCodeAt(schemeEnd) !== SP)) {
-    return invalidCredential('Authorization scheme is not Bearer');
-  }
-
-  let credential = schemeEnd;
+  const scheme = schemeAt(value, start, end);
+  if (scheme === null) return invalidCredential('Authorization scheme is not Bearer, token or Basic');
+  let credential = start + scheme.length;
   while (credential < end && value.charCodeAt(credential) === SP) credential++;
-  if (credential === end) return invalidCredential('Bearer credential is missing');
+  if (credential === end) return invalidCredential('the credential after the scheme is missing');
   if (!isToken68(value, credential, end)) {
-    return invalidCredential('Bearer credential is not a single token68 value');
+    return invalidCredential('the credential is not a single token68 value');
   }
-  return { kind: 'bearer', token: value.slice(credential, end) };
+  const text = value.slice(credential, end);
+  return scheme === 'basic' ? basicPassword(text) : { kind: 'token', token: text };
+}
+
+function schemeAt(value: string, start: number, end: number): Scheme | null {
+  for (const scheme of SCHEMES) {
+    const schemeEnd = start + scheme.length;
+    if (end < schemeEnd || (schemeEnd < end && value.charCodeAt(schemeEnd) !== SP)) continue;
+    let matches = true;
+    for (let i = 0; matches && i < scheme.length; i++) {
+      // Only letters map onto a lower-case letter under `| 0x20`, so this is an exact ASCII fold.
+      if ((value.charCodeAt(start + i) | 0x20) !== scheme.charCodeAt(i)) matches = false;
+    }
+    if (matches) return scheme;
+  }
+  return null;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** RFC 7617: `base64(user-id ":" password)`; the password is the token. */
+function basicPassword(text: string): Credential {
+  if (text.length % 4 !== 0 || !BASE64.test(text))
+    return invalidCredential('the Basic credential is not base64');
+  const decoded = Buffer.from(text, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return invalidCredential('the Basic credential has no user-id and password');
+  const password = decoded.slice(colon + 1);
+  if (password === '') return invalidCredential('the Basic credential has an empty password');
+  return { kind: 'token', token: password };
 }

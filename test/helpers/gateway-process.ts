@@ -11,6 +11,8 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 export interface GatewayProcess {
   readonly url: string;
   readonly adminUrl: string;
+  /** The decision listener's base URL, when the config has one. */
+  readonly decisionUrl: string | undefined;
   readonly child: ChildProcess;
   /** Every stdout and stderr line so far (JSON log lines and messages). */
   readonly output: string[];
@@ -95,10 +97,11 @@ export function startGatewayWithFile(
   };
 
   return waitForLine((l) => l.includes('"patgate listening"')).then((line) => {
-    const info = JSON.parse(line) as { gateway: string; admin: string };
+    const info = JSON.parse(line) as { gateway: string; admin: string; decision?: string };
     return {
       url: `http://${info.gateway}`,
       adminUrl: `http://${info.admin}`,
+      decisionUrl: info.decision === undefined ? undefined : `http://${info.decision}`,
       child,
       output,
       waitForLine,

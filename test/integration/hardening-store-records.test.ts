@@ -141,6 +141,12 @@ describe('records trusted as read', () => {
     const { token, key, record } = await tokenOf('logonce');
     await rewrite(key, { ...record, status: 'frozen' });
     for (let i = 0; i < 3; i++) expect((await send('/repos/logonce/api/issues', token)).status).toBe(503);
+    // A second corrupt record, read after those: once its line is out, every line the three
+    // requests above could have logged is out too (one process, one stdout, in order).
+    const marker = await tokenOf('logmark');
+    await rewrite(marker.key, { ...marker.record, status: 'frozen' });
+    expect((await send('/repos/logmark/api/issues', marker.token)).status).toBe(503);
+    await stack.gateway.waitForLine((line) => line.includes('corrupt record') && line.includes(marker.key));
     expect(corruptLogLines(key)).toHaveLength(1);
     expect(corruptLogLines(key)[0]).toContain('status');
   });
