@@ -1,9 +1,7 @@
 import { Hono } from 'hono';
-import { RETRY_AFTER_SECONDS } from '../gateway/problem.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { StoreConflictError, StoreUnavailableError } from '../store/errors.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { registerAuditRoutes } from './audit-routes.js';
@@ -11,12 +9,13 @@ import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from '.
 import { authenticate } from './authenticate.js';
 import { limitBody } from './body-limit.js';
 import type { AdminEnv } from './context.js';
-import { ADMIN_MAX_BODY_BYTES, HttpProblem, invalid, notFound, problemJson } from './http.js';
+import { answerError } from './errors.js';
+import { ADMIN_MAX_BODY_BYTES, notFound, problemJson } from './http.js';
 import { registerInvitationRoutes } from './invitation-routes.js';
 import { registerOrgRoutes } from './org-routes.js';
 import { registerOrgTokenRoutes } from './org-token-routes.js';
 import { registerTokenRoutes } from './token-routes.js';
-import { InputError, type TokenService } from './token-service.js';
+import type { TokenService } from './token-service.js';
 import { registerUserRoutes } from './user-routes.js';
 
 export interface AdminAppOptions {
@@ -28,6 +27,8 @@ export interface AdminAppOptions {
   /** The site admin credential; undefined: only org admins (with their own tokens) can call. */
   readonly adminToken: string | undefined;
   readonly now?: () => number;
+  /** The identity assertion's public keys, served at `/.well-known/jwks.json` when configured. */
+  readonly jwks?: { readonly keys: readonly object[] };
   /** Failed authentications allowed per client address and window (default 10 a minute). */
   readonly authThrottle?: AuthThrottleOptions;
 }
@@ -38,29 +39,17 @@ export function createAdminApp(options: AdminAppOptions): Hono<AdminEnv> {
   const now = options.now ?? Date.now;
   const app = new Hono<AdminEnv>();
 
-  app.onError((error, c) => {
-    if (error instanceof HttpProblem) return problemJson(c, error);
-    if (error instanceof InputError) return problemJson(c, invalid(error.field, error.message, error.status));
-    if (error instanceof StoreUnavailableError) {
-      c.header('retry-after', RETRY_AFTER_SECONDS);
-      return problemJson(
-        c,
-        new HttpProblem(503, 'store_unavailable', 'Store unavailable', 'the store cannot be reached'),
-      );
-    }
-    if (error instanceof StoreConflictError) {
-      return problemJson(
-        c,
-        new HttpProblem(409, 'conflict', 'Conflict', 'a conflicting write happened; retry'),
-      );
-    }
-    logger.error({ err: error }, 'admin API error');
-    return problemJson(c, new HttpProblem(500, 'internal', 'Internal error', 'the request failed'));
-  });
+  app.onError((error, c) => answerError(c, error, logger, 'admin API'));
   app.notFound((c) => problemJson(c, notFound('such endpoint')));
   // First, for every call: a body is cut off while it streams, before anyone reads it.
   app.use('*', limitBody({ maxBytes: ADMIN_MAX_BODY_BYTES }));
 
+  const { jwks } = options;
+  if (jwks !== undefined) {
+    // Public by design: upstreams fetch it to verify assertions. Cached briefly; a rotation
+    // lists the new key first and keeps the old one until its assertions have expired.
+    app.get('/.well-known/jwks.json', (c) => c.json(jwks, 200, { 'cache-control': 'public, max-age=300' }));
+  }
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     try {

@@ -9,7 +9,7 @@ import type { TokenService } from './token-service.js';
 export type UserActor = Extract<AuditActor, { kind: 'user' }>;
 
 /** Whoever an admin API call acts as: the site admin, an org admin, or a user for themselves. */
-export type AdminActor = AuditActor;
+export type AdminActor = Exclude<AuditActor, { kind: 'system' }>;
 
 /**
  * Hono's per-request variables: who is calling, set by `authenticate`. The

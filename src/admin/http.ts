@@ -2,7 +2,8 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { formatPath } from '../config/load.js';
-import { PROBLEM_CONTENT_TYPE, type Problem, problem } from '../gateway/problem.js';
+import { JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE, type Problem, problem } from '../gateway/problem.js';
+import { prefersPlainJson } from '../request/accept.js';
 
 /** The admin API's body limit, enforced while the body streams (`limitBody`, installed app-wide). */
 export const ADMIN_MAX_BODY_BYTES = 64 * 1024;
@@ -36,7 +37,7 @@ export function writeProblem(
 ): Response {
   return c.json(body, body.status as ContentfulStatusCode, {
     ...headers,
-    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-type': prefersPlainJson(c.req.header('accept')) ? JSON_CONTENT_TYPE : PROBLEM_CONTENT_TYPE,
     'cache-control': 'no-store',
   });
 }

@@ -1,8 +1,7 @@
 import type { OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord } from '../grants/token-record.js';
-import type { AuditEvent } from '../store/audit-log.js';
+import type { AuditActor, AuditEvent } from '../store/audit-log.js';
 import type { Invitation } from '../store/grant-store.js';
-import type { AdminActor } from './context.js';
 
 /** The public JSON shape of a token: never the secret, never its hash. */
 export function tokenView(record: TokenRecord, lastUsedAt: string | null = null): Record<string, unknown> {
@@ -50,15 +49,14 @@ export function invitationView(i: Invitation): Record<string, unknown> {
   };
 }
 
-export function actorView(actor: AdminActor): Record<string, unknown> {
-  return actor.kind === 'site_admin'
-    ? { kind: 'site_admin' }
-    : { kind: actor.kind, user: actor.user, token_id: actor.tokenId };
+export function actorView(actor: AuditActor): Record<string, unknown> {
+  if (actor.kind === 'site_admin') return { kind: 'site_admin' };
+  if (actor.kind === 'system') return { kind: 'system', source: actor.source };
+  return { kind: actor.kind, user: actor.user, token_id: actor.tokenId };
 }
 
 export function auditView(e: AuditEvent): Record<string, unknown> {
-  // Stored events may carry a user actor (see AuditRecorder); AdminActor covers every kind.
-  const actor: AdminActor = e.actor;
+  const actor: AuditActor = e.actor;
   return {
     id: e.id,
     at: e.at,

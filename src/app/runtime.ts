@@ -1,13 +1,18 @@
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
+import { Server as TlsServer } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
+import type { JWK } from 'jose';
 import { createAdminApp } from '../admin/app.js';
 import { TokenService } from '../admin/token-service.js';
+import { type AssertionKeys, AssertionSigner, algorithmOf, jwksOf, parseKey } from '../assertion/signer.js';
 import { BodyBudget, UpstreamShares } from '../gateway/body-budget.js';
+import { createDecisionServer } from '../gateway/decision-server.js';
 import { LastUsedRecorder } from '../gateway/last-used.js';
 import { Gateway } from '../gateway/pipeline.js';
 import type { RouteTable } from '../gateway/route-table.js';
-import { createGatewayServer } from '../gateway/server.js';
+import { createGatewayServer, type GatewayTls, tlsOptions } from '../gateway/server.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Upstream } from '../proxy/upstream.js';
@@ -24,6 +29,7 @@ import {
   type RedisSentinelOptions,
   sentinelConnectionOptions,
 } from '../store/redis-store.js';
+import { buildConsoleListener } from './console-listener.js';
 import { formatAddress, listen } from './listen.js';
 
 export interface RuntimeOptions {
@@ -37,6 +43,10 @@ export interface RuntimeOptions {
 export interface Runtime {
   readonly gatewayAddress: string;
   readonly adminAddress: string;
+  /** The console listener's address, when `console` is configured. */
+  readonly consoleAddress: string | undefined;
+  /** The decision listener's address, when `decision.listen` is configured. */
+  readonly decisionAddress: string | undefined;
   readonly store: GrantStore;
   /**
    * Swaps in the new route map (and feature catalogue) if the file loaded; otherwise
@@ -79,6 +89,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   const trustedProxies = new TrustedProxies(config.trusted_proxies);
   const { limits } = config;
+  const assertion =
+    config.identity_assertion === undefined
+      ? undefined
+      : await loadAssertion(config.identity_assertion, config.upstream.url);
   const bodyBudget = new BodyBudget(limits.body_buffer_total_bytes);
   metrics.observeBodyBuffer(() => bodyBudget.used);
   const gateway = new Gateway({
@@ -95,7 +109,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       budget: bodyBudget,
     },
     shares: new UpstreamShares(limits.max_upstream_requests_per_client),
+    basePath: config.base_path ?? null,
+    dialect: config.compat === 'github' ? 'github' : 'patgate',
+    assertion: assertion?.signer ?? null,
   });
+  const tls = config.tls === undefined ? undefined : await readTls(config.tls);
   const gatewayServer = createGatewayServer(gateway, {
     maxHeaderBytes: limits.max_header_bytes,
     maxHeaderCount: limits.max_header_count,
@@ -106,9 +124,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     maxConnectionsPerClient: limits.max_connections_per_client,
     trustedProxies,
     allowUnderscores: config.headers.allow_underscores,
+    ...(tls === undefined ? {} : { tls }),
   });
   const tokens = new TokenService(store, () => features);
-  const adminApp = createAdminApp({ store, audit, tokens, metrics, logger, adminToken: options.adminToken });
+  const adminApp = createAdminApp({
+    store,
+    audit,
+    tokens,
+    metrics,
+    logger,
+    adminToken: options.adminToken,
+    ...(assertion === undefined ? {} : { jwks: assertion.jwks }),
+  });
   const adminListener = getRequestListener(adminApp.fetch);
   let draining = false;
   const adminServer = createServer((req, res) => {
@@ -120,18 +147,53 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     void adminListener(req, res);
   });
+  const decisionServer =
+    config.decision === undefined
+      ? null
+      : createDecisionServer(gateway, {
+          reader: {
+            maxTargetLength: limits.max_target_length,
+            maxHeaderCount: limits.max_header_count,
+            trustedProxies,
+            allowUnderscores: config.headers.allow_underscores,
+          },
+          trustedProxies,
+          headersTimeoutMs: limits.headers_timeout_ms,
+          maxHeaderBytes: limits.max_header_bytes,
+        });
   metrics.observeCacheSize(() => cache.size);
   metrics.observeCacheCounts(() => cache.stats);
   let current = loaded;
 
+  const consoleListener =
+    config.console === undefined
+      ? null
+      : buildConsoleListener({
+          config,
+          console: config.console,
+          store,
+          audit,
+          tokens,
+          logger,
+          trustedProxies,
+          sharedStore: options.store !== undefined,
+        });
+  let consoleInfo: string | undefined;
   let gatewayInfo: string;
   let adminInfo: string;
+  let decisionInfo: string | undefined;
   try {
-    gatewayInfo = formatAddress(await listen(gatewayServer, config.listen));
-    adminInfo = formatAddress(await listen(adminServer, config.admin.listen));
+    gatewayInfo = formatAddress(await listen(gatewayServer, config.listen, 'listen'));
+    adminInfo = formatAddress(await listen(adminServer, config.admin.listen, 'admin.listen'));
+    if (decisionServer !== null && config.decision !== undefined) {
+      decisionInfo = formatAddress(await listen(decisionServer, config.decision.listen, 'decision.listen'));
+    }
+    consoleInfo = await consoleListener?.listen();
   } catch (error) {
     gatewayServer.close();
+    adminServer.close();
     await Promise.allSettled([
+      consoleListener?.close(),
       upstream.close(),
       lastUsed.close(),
       options.store ? Promise.resolve() : store.close(),
@@ -142,6 +204,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   return {
     gatewayAddress: gatewayInfo,
     adminAddress: adminInfo,
+    consoleAddress: consoleInfo,
+    decisionAddress: decisionInfo,
     store,
     reloadRoutes(next: LoadConfigResult) {
       if (!next.ok) {
@@ -153,6 +217,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (ignored.length > 0) {
         logger.warn({ keys: ignored }, 'config changes outside the route map need a restart; not applied');
       }
+      const nextTls = next.loaded.config.tls;
+      if (nextTls !== undefined && gatewayServer instanceof TlsServer) {
+        // A renewed certificate is taken without a restart; a file that does not read keeps the old one.
+        readTls(nextTls).then(
+          (material) => {
+            gatewayServer.setSecureContext(tlsOptions(material));
+            logger.info({ cert_file: nextTls.cert_file }, 'TLS certificate reloaded');
+          },
+          (err: unknown) => logger.error({ err }, 'TLS certificate reload refused; keeping the current one'),
+        );
+      }
       features = next.loaded.config.features;
       gateway.setRoutes(routeTableOf(next.loaded));
       current = next.loaded;
@@ -163,7 +238,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     async close(graceMs: number) {
       draining = true;
       const closed = closeServer(gatewayServer);
+      const decisionClosed = decisionServer === null ? Promise.resolve() : closeServer(decisionServer);
       gatewayServer.closeIdleConnections();
+      decisionServer?.closeIdleConnections();
       const drained = await Promise.race([
         gateway.idle().then(() => true),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
@@ -172,9 +249,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger.warn({ in_flight: gateway.inFlight }, 'grace period over; closing remaining connections');
       }
       gatewayServer.closeAllConnections();
-      await closed;
+      decisionServer?.closeAllConnections();
+      await Promise.all([closed, decisionClosed]);
       adminServer.closeAllConnections();
       await closeServer(adminServer);
+      await consoleListener?.close();
       await lastUsed.close();
       await upstream.close();
       if (options.store === undefined) await store.close();
@@ -184,7 +263,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 }
 
 /** What SIGHUP applies; every other top-level key is read once at startup. */
-const RELOADABLE = new Set(['routes', 'features', 'implicit', 'hide_forbidden', 'unmatched']);
+const RELOADABLE = new Set(['routes', 'features', 'implicit', 'hide_forbidden', 'unmatched', 'tls']);
 
 function restartOnlyChanges(before: LoadedConfig['config'], after: LoadedConfig['config']): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
@@ -206,7 +285,7 @@ function buildStore(loaded: LoadedConfig, logger: Logger, metrics: Metrics): Gra
   const sentinel = sentinelConfig(store);
   if (store.redis_url === undefined) {
     logger.warn(
-      'no store.redis_url: using the in-memory store (one process, lost on restart, not for production)',
+      'no store.redis_url: using the in-memory store (one process, lost on restart, not for production); set store.redis_url or PATGATE_REDIS_URL',
     );
     return new MemoryGrantStore();
   }
@@ -255,6 +334,53 @@ function buildAuditLog(loaded: LoadedConfig, sharedStore: boolean): AuditLog {
       ? {}
       : { redisOptions: sentinelConnectionOptions(sentinel, store.command_timeout_ms) }),
   });
+}
+
+/** The signer and the JWKS it publishes; a key that does not read or parse names its key. */
+async function loadAssertion(
+  options: NonNullable<LoadedConfig['config']['identity_assertion']>,
+  upstreamUrl: string,
+): Promise<{ signer: AssertionSigner; jwks: { keys: JWK[] } }> {
+  const read = async (key: string, file: string, kind: 'private' | 'any') => {
+    try {
+      return parseKey(await readFile(file), kind);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'not a usable PEM key';
+      throw new Error(`identity_assertion.${key}: cannot use ${JSON.stringify(file)}: ${code}`);
+    }
+  };
+  const keys: AssertionKeys = {
+    signing: await read('key_file', options.key_file, 'private'),
+    previous: await Promise.all(
+      options.previous_key_files.map((file, i) => read(`previous_key_files[${i}]`, file, 'any')),
+    ),
+  };
+  try {
+    algorithmOf(keys.signing);
+    for (const key of keys.previous) algorithmOf(key);
+  } catch (error) {
+    throw new Error(`identity_assertion: ${(error as Error).message}`);
+  }
+  const signer = await AssertionSigner.create(keys, {
+    header: options.header.toLowerCase(),
+    issuer: 'patgate',
+    audience: options.audience ?? new URL(upstreamUrl).origin,
+    ttlSeconds: options.ttl_seconds,
+  });
+  return { signer, jwks: await jwksOf(keys) };
+}
+
+/** Both PEM files of `tls`; a failure names the key and the file. */
+async function readTls(tls: NonNullable<LoadedConfig['config']['tls']>): Promise<GatewayTls> {
+  const read = async (key: 'cert_file' | 'key_file'): Promise<Buffer> => {
+    try {
+      return await readFile(tls[key]);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new Error(`tls.${key}: cannot read ${JSON.stringify(tls[key])}: ${code}`);
+    }
+  };
+  return { cert: await read('cert_file'), key: await read('key_file') };
 }
 
 function closeServer(server: Server): Promise<void> {

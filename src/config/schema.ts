@@ -44,6 +44,12 @@ const routeSchema = z
         repo: z.string().min(1).optional(),
       })
       .optional(),
+    // Path parameters the upstream authorizes itself (docs/routes.md, "What the upstream must
+    // check itself"): the operator's acknowledgement that the gateway does not check them.
+    upstream_checks: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a parameter name, e.g. "username"'))
+      .min(1)
+      .optional(),
   })
   .superRefine((r, ctx) => {
     const kinds = [r.permission !== undefined, r.any_of !== undefined, r.public === true].filter(
@@ -57,6 +63,13 @@ const routeSchema = z
     }
     if (r.public === true && r.resource !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['resource'], message: 'a public route names no resource' });
+    }
+    if (r.public === true && r.upstream_checks !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['upstream_checks'],
+        message: 'a public route checks no token, so there is nothing to leave to the upstream',
+      });
     }
   });
 
@@ -81,7 +94,7 @@ const LIMIT_DEFAULTS = {
   max_upstream_requests_per_client: 64,
 };
 
-/** Bounds on what one client may make the gateway hold (README "Security model"). */
+/** Bounds on what one client may make the gateway hold (docs/security-model.md, "Limits"). */
 const limitsSchema = z
   .strictObject({
     max_header_bytes: z.int().min(1_024).max(1_048_576).default(LIMIT_DEFAULTS.max_header_bytes),
@@ -123,6 +136,55 @@ const limitsSchema = z
     message: 'must not exceed request_timeout_ms (the headers are part of the request)',
   })
   .default(LIMIT_DEFAULTS);
+
+/** An HTTP header name (RFC 9110 token characters). */
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected a header name, e.g. "X-Forwarded-User"');
+
+/**
+ * The people-facing console (docs/console.md): its own listener, signed in with OIDC or
+ * behind an SSO proxy that names the user in a header (believed only from trusted_proxies).
+ */
+const consoleSchema = z
+  .strictObject({
+    listen: listenAddress,
+    // The console's origin as browsers see it: the OIDC callback and redirects are built on it.
+    // The session cookie is `__Host-` (Path=/), so the console owns the whole origin: no path.
+    public_url: httpUrl.refine((u) => {
+      const url = URL.parse(u);
+      return url !== null && url.pathname === '/' && url.search === '' && url.hash === '';
+    }, 'expected an origin without a path, e.g. "https://tokens.example.com"'),
+    oidc: z
+      .strictObject({
+        // https, or http on a loopback host (a provider on the same machine, tests).
+        issuer: httpUrl.refine(
+          (u) =>
+            u.startsWith('https://') ||
+            /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?(\/|$)/i.test(u),
+          'expected an https:// issuer (http:// only on a loopback host)',
+        ),
+        client_id: z.string().min(1),
+        // The name of the environment variable holding the client secret, never the secret.
+        client_secret_env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
+        // The claim that names the patgate user (lower-cased; must be a valid login).
+        user_claim: z.string().min(1).default('sub'),
+      })
+      .optional(),
+    trusted_identity_header: headerName.optional(),
+    session: z
+      .strictObject({
+        // Fractions are allowed (tests use seconds).
+        idle_minutes: z.number().positive().max(10_080).default(60),
+        absolute_hours: z.number().positive().max(720).default(12),
+      })
+      .default({ idle_minutes: 60, absolute_hours: 12 }),
+  })
+  .refine((c) => (c.oidc === undefined) !== (c.trusted_identity_header === undefined), {
+    message: 'the console needs exactly one of "oidc" or "trusted_identity_header"',
+  });
 
 export const configSchema = z.strictObject({
   listen: listenAddress.default('127.0.0.1:8080'),
@@ -198,6 +260,42 @@ export const configSchema = z.strictObject({
       allow_underscores: z.boolean().default(false),
     })
     .default({ allow_underscores: false }),
+  // HTTPS on the gateway listener; both files are read again on SIGHUP.
+  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+  // Stripped before matching (GitHub Enterprise serves its API under /api/v3); requests
+  // outside it are no route. The upstream URL may carry its own prefix.
+  base_path: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~!$&'()*+,=:@-]+)+$/, 'expected a path like "/api/v3" (no trailing "/")')
+    .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'no "." or ".." segments')
+    .optional(),
+  // GitHub's header names and error members, for GitHub clients (Octokit, gh).
+  compat: z.literal('github').optional(),
+  // The decision-only listener for nginx auth_request, Traefik/Caddy forward auth and Envoy
+  // ext_authz: the pipeline up to the decision, answering instead of forwarding.
+  decision: z.strictObject({ listen: listenAddress }).optional(),
+  // A signed JWT for the upstream, beside X-Patgate-User: who holds the token and what it
+  // reaches. The header lives in the gateway-owned X-Patgate- namespace, whose client copies
+  // are always dropped. JWKS on the admin listener at /.well-known/jwks.json.
+  identity_assertion: z
+    .strictObject({
+      header: z
+        .string()
+        .regex(
+          /^[Xx]-[Pp]atgate-[A-Za-z0-9-]+$/,
+          'must start with "X-Patgate-" (the namespace clients cannot set)',
+        )
+        .default('X-Patgate-Assertion'),
+      key_file: z.string().min(1),
+      // Published in the JWKS beside the signing key, for a rotation.
+      previous_key_files: z.array(z.string().min(1)).default([]),
+      ttl_seconds: z.int().min(10).max(3_600).default(60),
+      // `aud`; the upstream's origin by default.
+      audience: z.string().min(1).optional(),
+    })
+    .optional(),
+  // The people-facing console and self-service API (docs/console.md).
+  console: consoleSchema.optional(),
 });
 
 /** The config as written by the operator, after defaults. */

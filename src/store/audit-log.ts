@@ -2,8 +2,13 @@
 export type AuditActor =
   | { readonly kind: 'site_admin' }
   | { readonly kind: 'org_admin'; readonly user: string; readonly tokenId: string }
-  /** A person acting on their own behalf (accepting an invitation), with one of their tokens. */
-  | { readonly kind: 'user'; readonly user: string; readonly tokenId: string };
+  /**
+   * A person acting on their own behalf: with one of their tokens (`tokenId`), or
+   * signed in to the console (`tokenId: null`).
+   */
+  | { readonly kind: 'user'; readonly user: string; readonly tokenId: string | null }
+  /** No person: a public leak report or a secret-scanning partner (src/leaks/). */
+  | { readonly kind: 'system'; readonly source: 'leak_report' | 'secret_scanning' };
 
 export type AuditAction =
   | 'token.create'
@@ -11,6 +16,7 @@ export type AuditAction =
   | 'token.regenerate'
   | 'token.approve'
   | 'token.deny'
+  | 'token.leak'
   | 'org.policy.update'
   | 'org.member.set'
   | 'org.member.remove'
@@ -44,7 +50,9 @@ export interface AuditFilter {
 
 /**
  * An append-only, bounded record of admin actions: it keeps the newest
- * `maxEvents`. Memory and Redis (a stream capped with MAXLEN) implementations
+ * `maxEvents`. With an event stream attached, `append` also writes the webhook
+ * events the action means (store/event-types.ts) in the same step, so a crash
+ * never records one without the other. Memory and Redis (a stream capped with MAXLEN) implementations
  * pass one contract suite (`test/contract/audit-log.contract.ts`).
  */
 export interface AuditLog {
@@ -60,6 +68,6 @@ export function matchesAuditFilter(event: AuditEvent, filter: AuditFilter): bool
     (filter.tokenId === undefined || event.tokenId === filter.tokenId) &&
     (filter.user === undefined ||
       event.user === filter.user ||
-      (event.actor.kind !== 'site_admin' && event.actor.user === filter.user))
+      ((event.actor.kind === 'org_admin' || event.actor.kind === 'user') && event.actor.user === filter.user))
   );
 }
