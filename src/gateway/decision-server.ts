@@ -52,6 +52,7 @@ export function createDecisionServer(gateway: Gateway, options: DecisionServerOp
       if (!options.trustedProxies.has(peer)) {
         refuse(
           gateway,
+          req,
           res,
           'untrusted_decision_peer',
           'decision requests are answered for trusted_proxies only',
@@ -62,6 +63,7 @@ export function createDecisionServer(gateway: Gateway, options: DecisionServerOp
       if (original === null) {
         refuse(
           gateway,
+          req,
           res,
           'malformed_request',
           'the decision request does not say which request it is about',
@@ -69,7 +71,7 @@ export function createDecisionServer(gateway: Gateway, options: DecisionServerOp
         return;
       }
       const read = readRequest(original, options.reader);
-      if (read.kind === 'shape') gateway.refuseShape(res, read, 'answer');
+      if (read.kind === 'shape') gateway.refuseShape(req, res, read, 'answer');
       else gateway.answer(req, res, read);
     },
   );
@@ -77,8 +79,14 @@ export function createDecisionServer(gateway: Gateway, options: DecisionServerOp
   return server;
 }
 
-function refuse(gateway: Gateway, res: ServerResponse, reason: ShapeRefusal['reason'], detail: string): void {
-  gateway.refuseShape(res, { kind: 'shape', reason, detail }, 'answer');
+function refuse(
+  gateway: Gateway,
+  req: IncomingMessage,
+  res: ServerResponse,
+  reason: ShapeRefusal['reason'],
+  detail: string,
+): void {
+  gateway.refuseShape(req, res, { kind: 'shape', reason, detail }, 'answer');
 }
 
 function flavourOf(url: string): Flavour | null {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { AssertionSigner } from '../assertion/signer.js';
@@ -17,6 +18,7 @@ import type { GrantCache } from '../store/cached-grant-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
 import type { GrantSnapshot } from '../store/grant-store.js';
 import { hashToken, parseToken } from '../tokens/format.js';
+import { AccessLog, type AccessRecord } from './access-log.js';
 import type { UpstreamShares } from './body-budget.js';
 import { BodyIntake, type BodyIntakeOptions, type BodyResult } from './body-intake.js';
 import { encodedSlashProblem } from './encoded-slash.js';
@@ -42,6 +44,8 @@ export interface GatewayOptions {
   readonly dialect: Dialect;
   /** Signs the identity assertion for the upstream (`identity_assertion`); null without one. */
   readonly assertion: AssertionSigner | null;
+  /** Share of allowed requests written to the access log (`log.allowed_sample_rate`); refusals always are. */
+  readonly allowedSampleRate?: number;
   readonly now?: () => number;
 }
 
@@ -51,9 +55,15 @@ export interface GatewayOptions {
  */
 type Outcome = 'forward' | 'answer';
 
-/** A request whose route is known: what every later step needs about it. */
-interface RoutedRequest {
+/** What every refusal needs: how to answer, and the access line to fill in. */
+interface RefusalContext {
   readonly outcome: Outcome;
+  readonly access: AccessRecord;
+  readonly facts: RequestFacts | null;
+}
+
+/** A request whose route is known: what every later step needs about it. */
+interface RoutedRequest extends RefusalContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly facts: RequestFacts;
@@ -68,7 +78,6 @@ type PermissionRequirement = Extract<RouteRequirement, { kind: 'permissions' }>;
 type Deny = Extract<Decision, { kind: 'deny' }>;
 
 const UNMATCHED_LABEL = '(unmatched)';
-const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 /** The request's path under `base`, or null when it is outside it. */
 function withoutBase(path: string, base: string): string | null {
@@ -115,6 +124,7 @@ export class Gateway {
   readonly #basePath: string | null;
   readonly #dialect: Dialect;
   readonly #assertion: AssertionSigner | null;
+  readonly #access: AccessLog;
   readonly #storeWarnings = new Throttle(1_000);
   /** Parsed expiry instants, shared by every decision of this gateway. */
   readonly #instants = new InstantMemo();
@@ -134,6 +144,7 @@ export class Gateway {
     this.#basePath = options.basePath;
     this.#dialect = options.dialect;
     this.#assertion = options.assertion;
+    this.#access = new AccessLog(options.logger, options.allowedSampleRate ?? 1);
     this.#now = options.now ?? Date.now;
   }
 
@@ -157,8 +168,15 @@ export class Gateway {
   }
 
   /** Answers a request refused before the pipeline (its shape, or its client's connection count). */
-  refuseShape(res: ServerResponse, refusal: ShapeRefusal, outcome: Outcome = 'forward'): void {
-    this.#refuse(res, refusal, UNMATCHED_LABEL, null, outcome);
+  refuseShape(
+    req: IncomingMessage,
+    res: ServerResponse,
+    refusal: ShapeRefusal,
+    outcome: Outcome = 'forward',
+  ): void {
+    const client = req.socket.remoteAddress ?? '';
+    const access = this.#access.begin(res, randomUUID(), req.method ?? '', client, UNMATCHED_LABEL);
+    this.#refuse(res, refusal, { outcome, access, facts: null });
   }
 
   /**
@@ -180,11 +198,14 @@ export class Gateway {
 
   #run(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, outcome: Outcome): void {
     this.#inFlight++;
+    const requestId = facts.requestId ?? randomUUID();
+    const access = this.#access.begin(res, requestId, facts.method, facts.clientAddress, UNMATCHED_LABEL);
+    const context: RefusalContext = { outcome, access, facts };
     let continues = false;
     try {
-      continues = this.#route(req, res, facts, outcome);
+      continues = this.#route(req, res, context, facts);
     } catch (error) {
-      this.#internalError(res, error);
+      this.#internalError(res, error, context);
     }
     if (!continues) this.#settled();
   }
@@ -194,24 +215,20 @@ export class Gateway {
    * store. Returns `true` when the request goes on past this call (forwarded, or waiting on the
    * store or its body) and settles on its own; `false` when it was answered here.
    */
-  #route(req: IncomingMessage, res: ServerResponse, facts: RequestFacts, outcome: Outcome): boolean {
+  #route(req: IncomingMessage, res: ServerResponse, context: RefusalContext, facts: RequestFacts): boolean {
     const table = this.#routes;
     const path = this.#basePath === null ? facts.path : withoutBase(facts.path, this.#basePath);
     const match = path === null ? null : table.matcher.match(facts.method, path);
     if (match === null || path === null) {
-      this.#refuse(res, NO_ROUTE, UNMATCHED_LABEL, facts, outcome);
+      this.#refuse(res, NO_ROUTE, context);
       return false;
     }
     const rule = match.rule;
+    context.access.route = rule.pattern;
     if (facts.encodedSlash) {
       const problem = encodedSlashProblem(match);
       if (problem !== null) {
-        this.#refuse(
-          res,
-          { kind: 'shape', reason: 'bad_request_target', detail: problem },
-          rule.pattern,
-          facts,
-        );
+        this.#refuse(res, { kind: 'shape', reason: 'bad_request_target', detail: problem }, context);
         return false;
       }
     }
@@ -224,13 +241,11 @@ export class Gateway {
           reason: 'body_too_large',
           detail: `the body is ${facts.contentLength} bytes; this route accepts at most ${rule.maxBodyBytes}`,
         },
-        rule.pattern,
-        facts,
-        outcome,
+        context,
       );
       return false;
     }
-    const routed: RoutedRequest = { outcome, req, res, facts, path, rule, table };
+    const routed: RoutedRequest = { ...context, req, res, facts, path, rule, table };
     const requirement = rule.requirement;
     if (requirement.kind === 'public') return this.#forward(routed, null);
 
@@ -250,19 +265,19 @@ export class Gateway {
     const started = performance.now();
     this.#cache.load(tokenHash, parsed.kind, owner).then(
       (snapshot) =>
-        this.#resume(res, () => this.#authorize(routed, requirement, resource, snapshot, started)),
-      (error: unknown) => this.#resume(res, () => this.#storeFailed(routed, error)),
+        this.#resume(routed, () => this.#authorize(routed, requirement, resource, snapshot, started)),
+      (error: unknown) => this.#resume(routed, () => this.#storeFailed(routed, error)),
     );
     return true;
   }
 
   /** Continues a request after an asynchronous step, with `handle`'s guarantee: it settles exactly once. */
-  #resume(res: ServerResponse, step: () => boolean): void {
+  #resume(routed: RoutedRequest, step: () => boolean): void {
     let continues = false;
     try {
       continues = step();
     } catch (error) {
-      this.#internalError(res, error);
+      this.#internalError(routed.res, error, routed);
     }
     if (!continues) this.#settled();
   }
@@ -304,13 +319,14 @@ export class Gateway {
         'grant store unavailable; refusing with 503',
       );
     }
-    this.#refuse(routed.res, STORE_UNAVAILABLE, routed.rule.pattern, routed.facts, routed.outcome);
+    this.#refuse(routed.res, STORE_UNAVAILABLE, routed);
     return false;
   }
 
   #deny(routed: RoutedRequest, decision: Deny): false {
     this.#metrics.countDecision('deny', decision.reason);
-    this.#refuse(routed.res, decision, routed.rule.pattern, routed.facts, routed.outcome);
+    routed.access.tokenId = decision.tokenId;
+    this.#refuse(routed.res, decision, routed);
     return false;
   }
 
@@ -322,13 +338,13 @@ export class Gateway {
     if (routed.outcome === 'answer') return this.#answerAllowed(routed, snapshot);
     const { req, res, facts, rule } = routed;
     if (!this.#shares.tryTake(facts.clientAddress)) {
-      this.#refuse(res, { kind: 'overloaded', reason: 'too_many_upstream_requests' }, rule.pattern, facts);
+      this.#refuse(res, { kind: 'overloaded', reason: 'too_many_upstream_requests' }, routed);
       return false;
     }
     const intake = hasBody(facts) ? BodyIntake.open(req, facts, rule.maxBodyBytes, this.#bodies) : null;
     if (intake === null && hasBody(facts)) {
       this.#shares.give(facts.clientAddress);
-      this.#refuse(res, { kind: 'overloaded', reason: 'body_buffer_full' }, rule.pattern, facts);
+      this.#refuse(res, { kind: 'overloaded', reason: 'body_buffer_full' }, routed);
       return false;
     }
     // RFC 9110 §10.1.1: the interim answer goes out only once the request is authorized, so a
@@ -356,6 +372,11 @@ export class Gateway {
       const [name, value] = expirationHeader(token.expiresAt, this.#dialect);
       headers[name as string] = value as string;
     }
+    headers['x-request-id'] = routed.access.requestId;
+    if (token !== undefined) {
+      routed.access.tokenId = token.id;
+      routed.access.user = token.user;
+    }
     routed.res.writeHead(200, headers).end();
     this.#metrics.countRequest(routed.rule.pattern, 'allowed');
     return false;
@@ -372,18 +393,13 @@ export class Gateway {
         try {
           this.#dispatch(routed, snapshot, result.body, intake);
         } catch (error) {
-          this.#internalError(routed.res, error);
+          this.#internalError(routed.res, error, routed);
           this.#release(routed, intake);
         }
         return;
       case 'refused':
         this.#finish(routed, intake, () =>
-          this.#refuse(
-            routed.res,
-            { kind: 'shape', reason: result.reason, detail: result.detail },
-            routed.rule.pattern,
-            routed.facts,
-          ),
+          this.#refuse(routed.res, { kind: 'shape', reason: result.reason, detail: result.detail }, routed),
         );
         return;
       case 'aborted':
@@ -402,23 +418,26 @@ export class Gateway {
     body: Buffer | Readable | null,
     intake: BodyIntake | null,
   ): void {
-    const { res, facts, rule } = routed;
+    const { res, facts, access } = routed;
     const token = snapshot?.token;
     const identity = token === undefined ? null : this.#identityOf(token);
-    if (this.#logger.isLevelEnabled('debug')) {
-      this.#logger.debug(
-        { granted: true, route: rule.pattern, method: facts.method, token_id: token?.id, user: token?.user },
-        'request allowed',
-      );
+    if (token !== undefined) {
+      access.tokenId = token.id;
+      access.user = token.user;
     }
     const upstreamStarted = performance.now();
     const responseHeaders =
-      token === undefined ? NO_HEADERS : expirationHeader(token.expiresAt, this.#dialect);
-    this.#upstream.forward(res, { facts, path: routed.path, identity, body, responseHeaders }, (outcome) =>
-      this.#finish(routed, intake, () => {
-        this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
-        this.#forwarded(routed, intake, outcome);
-      }),
+      token === undefined
+        ? ['x-request-id', access.requestId]
+        : ['x-request-id', access.requestId, ...expirationHeader(token.expiresAt, this.#dialect)];
+    this.#upstream.forward(
+      res,
+      { facts, path: routed.path, identity, requestId: access.requestId, body, responseHeaders },
+      (outcome) =>
+        this.#finish(routed, intake, () => {
+          this.#metrics.upstreamSeconds.observe((performance.now() - upstreamStarted) / 1000);
+          this.#forwarded(routed, intake, outcome);
+        }),
     );
   }
 
@@ -438,7 +457,7 @@ export class Gateway {
     try {
       step();
     } catch (error) {
-      this.#internalError(routed.res, error);
+      this.#internalError(routed.res, error, routed);
     } finally {
       this.#release(routed, intake);
     }
@@ -458,13 +477,13 @@ export class Gateway {
       // The body was stopped before the offending chunk reached the upstream, which saw an
       // aborted request, never a complete one.
       const refusal: ShapeRefusal = { kind: 'shape', reason: violation, detail: intake?.detail ?? '' };
-      if (outcome.kind === 'upstream_error' && !outcome.afterHeaders)
-        this.#refuse(res, refusal, rule.pattern, routed.facts);
-      else this.#log(refusal, violation, rule.pattern);
+      if (outcome.kind === 'upstream_error' && !outcome.afterHeaders) this.#refuse(res, refusal, routed);
+      else routed.access.reason = violation;
       return;
     }
     switch (outcome.kind) {
       case 'ok':
+        routed.access.bytes = outcome.bytes;
         this.#metrics.countRequest(rule.pattern, 'allowed');
         return;
       case 'client_aborted':
@@ -481,16 +500,19 @@ export class Gateway {
           'upstream request failed',
         );
         if (outcome.afterHeaders) this.#metrics.countRequest(rule.pattern, 'upstream_error');
-        else this.#refuse(res, { kind: 'upstream_failed', error: outcome.error }, rule.pattern, routed.facts);
+        else this.#refuse(res, { kind: 'upstream_failed', error: outcome.error }, routed);
         return;
     }
   }
 
   /** Never throws: it runs in `catch` blocks whose callers settle the request right after. */
-  #internalError(res: ServerResponse, error: unknown): void {
-    this.#logger.error({ err: error }, 'unhandled error in gateway pipeline');
+  #internalError(res: ServerResponse, error: unknown, context: RefusalContext): void {
+    this.#logger.error(
+      { err: error, request_id: context.access.requestId },
+      'unhandled error in gateway pipeline',
+    );
     try {
-      this.#refuse(res, INTERNAL, UNMATCHED_LABEL, null);
+      this.#refuse(res, INTERNAL, context);
     } catch (writeError) {
       this.#logger.error({ err: writeError }, 'could not answer 500; closing the connection');
       res.destroy();
@@ -506,39 +528,22 @@ export class Gateway {
     }
   }
 
-  /** The one way a request is refused: counted, logged with the same fields every time, answered. */
-  #refuse(
-    res: ServerResponse,
-    refusal: Refusal,
-    route: string,
-    facts: RequestFacts | null,
-    outcome: Outcome = 'forward',
-  ): void {
+  /**
+   * The one way a request is refused: counted, answered, and noted in its access line (written
+   * when the response closes, with the same fields every time).
+   */
+  #refuse(res: ServerResponse, refusal: Refusal, context: RefusalContext): void {
     const answer = answerFor(refusal, this.#dialect);
-    this.#metrics.countRequest(route, answer.outcome);
-    this.#log(refusal, answer.code, route);
+    const { access } = context;
+    this.#metrics.countRequest(access.route, answer.outcome);
+    access.reason = answer.code;
     // A proxy that turns every status but 401/403 into 500 (nginx auth_request) still learns it.
-    writeRefusal(res, answer, prefersPlainJson(facts?.accept), outcome === 'answer');
-  }
-
-  /** Refusals of the client's request are the interesting events; faults are logged where they happen. */
-  #log(refusal: Refusal, code: string, route: string): void {
-    switch (refusal.kind) {
-      case 'deny':
-        this.#logger.info(
-          { granted: false, reason_id: code, route, token_id: refusal.tokenId },
-          'request denied',
-        );
-        return;
-      case 'shape':
-      case 'no_route':
-      case 'overloaded':
-        this.#logger.info({ granted: false, reason_id: code, route }, 'request refused');
-        return;
-      case 'store_unavailable':
-      case 'upstream_failed':
-      case 'internal':
-        return;
-    }
+    access.bytes = writeRefusal(
+      res,
+      answer,
+      prefersPlainJson(context.facts?.accept),
+      context.outcome === 'answer',
+      access.requestId,
+    );
   }
 }

@@ -87,11 +87,11 @@ export function createGatewayServer(
 
   const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void => {
     if (overLimit.has(req.socket)) {
-      gateway.refuseShape(res, TOO_MANY_CONNECTIONS);
+      gateway.refuseShape(req, res, TOO_MANY_CONNECTIONS);
       return;
     }
     const read = readRequest(rawRequestOf(req, expectContinue), reader);
-    if (read.kind === 'shape') gateway.refuseShape(res, read);
+    if (read.kind === 'shape') gateway.refuseShape(req, res, read);
     else gateway.handle(req, res, read);
   };
 
@@ -120,8 +120,12 @@ export function createGatewayServer(
   // With a listener, Node leaves `100 Continue` to the pipeline, which sends it only once the
   // request is authorized (RFC 9110 §10.1.1).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
-  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
-    gateway.refuseShape(res, shape('expectation_failed', 'the only expectation supported is 100-continue'));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    gateway.refuseShape(
+      req,
+      res,
+      shape('expectation_failed', 'the only expectation supported is 100-continue'),
+    );
   });
   // CONNECT would turn the gateway into a TCP tunnel (RFC 9110 §9.3.6).
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {

@@ -7,16 +7,18 @@ import type { RefusalAnswer } from './refusal.js';
  * Writes a refusal on a Node response; a response already started can only be cut. `plainJson`:
  * the client prefers `application/json` (the same members, another content type). `statusHeader`:
  * repeat the status in `X-Patgate-Status`, for a proxy that maps it away (decision listener).
+ * Returns the body's length in bytes (0 when the response could only be cut).
  */
 export function writeRefusal(
   res: ServerResponse,
   answer: RefusalAnswer,
   plainJson = false,
   statusHeader = false,
-): void {
+  requestId?: string,
+): number {
   if (res.headersSent) {
     res.destroy();
-    return;
+    return 0;
   }
   const body = JSON.stringify(answer.problem);
   const headers: Record<string, string | number> = {
@@ -27,8 +29,10 @@ export function writeRefusal(
   };
   if (answer.close) headers.connection = 'close';
   if (statusHeader) headers['x-patgate-status'] = String(answer.problem.status);
+  if (requestId !== undefined) headers['x-request-id'] = requestId;
   res.writeHead(answer.problem.status, headers);
   res.end(body);
+  return headers['content-length'] as number;
 }
 
 /** Writes a refusal straight on a socket no `ServerResponse` owns, and closes it. */

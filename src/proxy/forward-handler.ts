@@ -5,7 +5,7 @@ import { filterResponseHeaders } from './headers.js';
 import { classifyUpstreamError, type UpstreamErrorKind } from './upstream-error.js';
 
 export type ForwardOutcome =
-  | { kind: 'ok'; status: number }
+  | { kind: 'ok'; status: number; bytes: number }
   | { kind: 'upstream_error'; error: UpstreamErrorKind; afterHeaders: boolean; cause: unknown }
   | { kind: 'client_aborted' };
 
@@ -39,6 +39,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #upstreamDone = false;
   #watchingDrain = false;
   #status = 0;
+  /** Body bytes relayed to the client, for the access line. */
+  #bytes = 0;
 
   constructor(res: ServerResponse, extraHeaders: readonly string[], settle: ForwardSettled) {
     this.#res = res;
@@ -76,6 +78,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   /** `false` pauses the upstream socket until the client drains. */
   onData(chunk: Buffer): boolean {
+    this.#bytes += chunk.length;
     if (this.#res.write(chunk)) return true;
     // Listened for only once the client pushes back: most responses never do, and every
     // listener added is one more to remove per request.
@@ -118,7 +121,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   };
 
   readonly #onFinish = (): void => {
-    if (this.#upstreamDone) this.#finish({ kind: 'ok', status: this.#status });
+    if (this.#upstreamDone) this.#finish({ kind: 'ok', status: this.#status, bytes: this.#bytes });
   };
 
   readonly #onClientClose = (): void => {

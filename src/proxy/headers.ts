@@ -33,7 +33,11 @@ const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set<string>([
  * end-to-end fields as `request/facts.ts` kept them, then what the gateway asserts. No `Host`:
  * undici writes the upstream's own (RFC 9112 §3.2).
  */
-export function upstreamRequestHeaders(facts: RequestFacts, identity: UpstreamIdentity | null): string[] {
+export function upstreamRequestHeaders(
+  facts: RequestFacts,
+  identity: UpstreamIdentity | null,
+  requestId?: string,
+): string[] {
   const client = facts.peerAddress;
   // Each proxy appends the address it received the request from (the de-facto XFF convention);
   // a trusted peer's own chain and scheme are kept, anyone else's were dropped.
@@ -46,6 +50,7 @@ export function upstreamRequestHeaders(facts: RequestFacts, identity: UpstreamId
   ];
   const host = facts.forwardedHost ?? facts.host;
   if (host !== undefined) extra.push('x-forwarded-host', host);
+  if (requestId !== undefined) extra.push('x-request-id', requestId);
   if (identity !== null) {
     extra.push('x-patgate-user', identity.user, 'x-patgate-token-id', identity.tokenId);
     if (identity.assertion !== undefined) extra.push(identity.assertion.header, identity.assertion.value);

@@ -80,6 +80,7 @@ async function startFront(upstream: Upstream): Promise<Front> {
         facts,
         path: facts.path,
         identity: ALICE,
+        requestId: 'req-1',
         body,
         responseHeaders: ['x-patgate-token-expiration', EXPIRY],
       },
@@ -224,7 +225,7 @@ describe('Upstream.forward: bodies', () => {
     expect(record.bodyLength).toBe(body.length);
     expect(record.bodySha256).toBe(sha256(body));
     expect(headerValues(record.rawHeaders, 'content-length')).toEqual([String(body.length)]);
-    expect(await front.outcome(id)).toEqual({ kind: 'ok', status: 200 });
+    expect(await front.outcome(id)).toEqual({ kind: 'ok', status: 200, bytes: body.length });
   });
 
   it('passes a chunked upload (no Content-Length) intact', async () => {
@@ -272,7 +273,7 @@ describe('Upstream.forward: bodies', () => {
       received.push(next.value as Buffer);
     }
     expect(sha256(Buffer.concat(received))).toBe(sha256(bigBody(total)));
-    expect(await front.outcome(id)).toEqual({ kind: 'ok', status: 200 });
+    expect(await front.outcome(id)).toEqual({ kind: 'ok', status: 200, bytes: total });
   });
 
   it('honours client backpressure: a client that does not read stalls the upstream, not the heap', async () => {
@@ -305,7 +306,7 @@ describe('Upstream.forward: bodies', () => {
     expect(res.headers['content-length']).toBe('1000');
     expect(await res.body.text()).toBe('');
     expect(recordFor(id).method).toBe('HEAD');
-    expect(await front.outcome(id)).toEqual({ kind: 'ok', status: 200 });
+    expect(await front.outcome(id)).toEqual({ kind: 'ok', status: 200, bytes: 0 });
   });
 });
 

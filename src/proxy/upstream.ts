@@ -28,6 +28,8 @@ export interface ForwardRequest {
   readonly path: string;
   /** Who the upstream is told made the request; null on public routes. */
   readonly identity: UpstreamIdentity | null;
+  /** Sent as `X-Request-Id`, the id the access line carries. */
+  readonly requestId: string;
   /** The body read by the gateway (whole, or streaming through its checks); null without one. */
   readonly body: Buffer | Readable | null;
   /** Flat `[name, value, ...]` added to the client's answer (the token's expiry). */
@@ -77,7 +79,7 @@ export class Upstream {
       {
         path: this.#prefix + request.path + facts.query,
         method: facts.method,
-        headers: upstreamRequestHeaders(facts, identity),
+        headers: upstreamRequestHeaders(facts, identity, request.requestId),
         body: request.body,
       },
       new ForwardHandler(res, request.responseHeaders, settled),

@@ -53,6 +53,8 @@ export interface RequestFacts {
   readonly host: string | undefined;
   readonly credential: Credential;
   readonly contentType: string | undefined;
+  /** A trusted peer's well-formed `X-Request-Id`; otherwise the gateway makes one. */
+  readonly requestId: string | undefined;
   /** The client's `Accept`, read only when an answer is refused (see `accept.ts`). */
   readonly accept: string | undefined;
   /** The declared `Content-Length`, or -1. */
@@ -104,6 +106,7 @@ enum Role {
   ForwardedFor,
   ForwardedProto,
   ForwardedHost,
+  RequestId,
   Accept,
   MethodOverride,
   /** Not forwarded: hop-by-hop, consumed here, or asserted by the gateway alone. */
@@ -121,6 +124,8 @@ const ROLES: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['x-forwarded-proto', Role.ForwardedProto],
   ['x-forwarded-host', Role.ForwardedHost],
   ['accept', Role.Accept],
+  // Believed from a trusted peer (the id its own logs carry); the gateway sends its own upstream.
+  ['x-request-id', Role.RequestId],
   // Frameworks honour these as the request method (Express method-override, Symfony, ASP.NET,
   // Google APIs): refused rather than stripped, since the client expects another method to run.
   ['x-http-method-override', Role.MethodOverride],
@@ -143,6 +148,9 @@ const ROLES: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['x-original-url', Role.Drop],
   ['x-rewrite-url', Role.Drop],
 ]);
+
+/** What a request id may look like: a UUID, a trace id, a short token; nothing a log could trip on. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The namespace of the headers the gateway adds; no client spelling of one is forwarded. */
 export const GATEWAY_HEADER_PREFIX = 'x-patgate-';
@@ -205,6 +213,7 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
   let forwardedProto: string | undefined;
   let forwardedHost: string | undefined;
   let accept: string | undefined;
+  let requestId: string | undefined;
 
   for (let i = 0; i + 1 < length; i += 2) {
     const name = rawHeaders[i] as string;
@@ -273,6 +282,9 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
           if (!isHostList(value)) return refused('bad_host', 'X-Forwarded-Host is not a list of host[:port]');
           forwardedHost = joinList(forwardedHost, value);
           continue;
+        case Role.RequestId:
+          if (trustedPeer && requestId === undefined && REQUEST_ID.test(value)) requestId = value;
+          continue;
         case Role.Accept:
           accept = joinList(accept, value);
           break;
@@ -323,6 +335,7 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
     host,
     credential,
     contentType,
+    requestId,
     accept,
     contentLength,
     chunked,
