@@ -3,8 +3,13 @@
 // median of the per-round ratio b/a (a and b run back to back, so drift on a shared machine hits
 // both alike). CPU per request is the steadier figure there.
 //
+// `--workers N`: b runs with `workers: N` (a primary and N workers), from b's build or, without
+// --b, from a's; it may use every CPU, the load generator's too (which stays pinned where it
+// is), while a keeps the proxy core to itself. CPU per request counts the primary and every
+// worker: on a 2-core machine the load generator competes with b, and that is the fairer figure.
+//
 //   node bench/compare.mjs --b /path/to/other/dist/src [--a dist/src] [--rounds 10] [--duration 3]
-//                          [--cold] [--large]
+//                          [--cold] [--large] [--workers N]
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,7 +18,18 @@ import { parseArgs } from 'node:util';
 import { applyRuntime } from './lib/image-runtime.mjs';
 import { drive, pickDriver } from './lib/load.mjs';
 import { seedTokens, startPatgate } from './lib/patgate.mjs';
-import { cpuLayout, freePort, pinSelf, procCpuUs, start, stop, waitForPort } from './lib/procs.mjs';
+import {
+  cpuLayout,
+  foreignCpu,
+  freePort,
+  pinSelf,
+  procCpuUs,
+  selfAndChildrenCpuUs,
+  start,
+  stop,
+  treeCpuUs,
+  waitForPort,
+} from './lib/procs.mjs';
 import { startPrivateRedis } from './lib/redis.mjs';
 import { fmt, median, textTable } from './lib/stats.mjs';
 import { startUpstream } from './lib/upstream.mjs';
@@ -26,12 +42,17 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '3' },
     cold: { type: 'boolean', default: false },
     large: { type: 'boolean', default: false },
+    workers: { type: 'string' },
   },
 });
-if (args.b === undefined) {
-  process.stderr.write('usage: node bench/compare.mjs --b OTHER_DIST_SRC [--a DIST_SRC] [--rounds N]\n');
+if (args.b === undefined && args.workers === undefined) {
+  process.stderr.write(
+    'usage: node bench/compare.mjs --b OTHER_DIST_SRC [--a DIST_SRC] [--rounds N] [--workers N]\n',
+  );
   process.exit(2);
 }
+const B_WORKERS = args.workers === undefined ? 1 : Number(args.workers);
+const B_DIST = args.b ?? args.a;
 // Every process runs with the allocator settings and node flags the image ships, as in bench/run.mjs.
 const NODE_FLAGS = applyRuntime('image');
 const PATH = args.large ? '/repos/acme/api/contents/assets/large.bin' : '/repos/acme/api/issues/1347';
@@ -63,9 +84,10 @@ try {
   await waitForPort(port);
   stops.push(() => stop(bare));
   const targets = { bare: { url: `http://127.0.0.1:${port}`, pid: bare.pid } };
-  for (const [name, distDir] of [
-    ['a', resolve(args.a)],
-    ['b', resolve(args.b)],
+  const everyCpu = layout.pinned ? Array.from({ length: layout.cpus }, (_, i) => i).join(',') : null;
+  for (const [name, distDir, workers] of [
+    ['a', resolve(args.a), 1],
+    ['b', resolve(B_DIST), B_WORKERS],
   ]) {
     const pg = await startPatgate({
       dir: work,
@@ -74,9 +96,10 @@ try {
       redisUrl: redis.url,
       routes: 20,
       maxEntries: args.cold ? 1_000 : 100_000,
-      core: layout.proxyCore,
+      core: workers > 1 ? everyCpu : layout.proxyCore,
       distDir,
       nodeArgs: NODE_FLAGS,
+      workers,
     });
     stops.push(pg.stop);
     targets[name] = { url: pg.url, pid: pg.pid };
@@ -93,12 +116,19 @@ try {
     const order = round % 2 === 0 ? ['a', 'b', 'bare'] : ['b', 'a', 'bare'];
     for (const name of order) {
       await drive({ ...load(name), durationS: 1 });
-      const cpu0 = procCpuUs(targets[name].pid);
+      const cpu0 = treeCpuUs(targets[name].pid);
+      const foreign = foreignCpu();
+      const began = performance.now();
+      const waited0 = selfAndChildrenCpuUs() - procCpuUs(process.pid);
       const result = await drive({ ...load(name), durationS: DURATION_S });
-      const cpuUsPerRequest = (procCpuUs(targets[name].pid) - cpu0) / result.requests;
-      runs[name].push({ ...result, cpuUsPerRequest });
+      const cpuUsPerRequest = (treeCpuUs(targets[name].pid) - cpu0) / result.requests;
+      // The load generator has exited by now: its CPU is no longer in this process tree, but in
+      // this process's waited-for children's, which `foreignCpu` does not see.
+      const loadCpus =
+        (selfAndChildrenCpuUs() - procCpuUs(process.pid) - waited0) / ((performance.now() - began) * 1000);
+      runs[name].push({ ...result, cpuUsPerRequest, foreign: Math.max(0, foreign.end() - loadCpus) });
       process.stderr.write(
-        `  r${round + 1} ${name.padEnd(4)} ${fmt.rps(result.rps).padStart(7)} req/s  ${cpuUsPerRequest.toFixed(1)} µs CPU/req\n`,
+        `  r${round + 1} ${name.padEnd(4)} ${fmt.rps(result.rps).padStart(7)} req/s  ${cpuUsPerRequest.toFixed(1)} µs CPU/req${result.non2xx > 0 ? `  ${result.non2xx} not 2xx` : ''}\n`,
       );
     }
   }
@@ -108,7 +138,9 @@ try {
   const rows = Object.entries(runs).map(([name, rs]) => {
     const cpu = median(rs.map((r) => r.cpuUsPerRequest));
     return [
-      name === 'bare' ? 'bare proxy' : `${name}: ${name === 'a' ? args.a : args.b}`,
+      name === 'bare'
+        ? 'bare proxy'
+        : `${name}: ${name === 'a' ? args.a : B_DIST}${name === 'b' && B_WORKERS > 1 ? ` (workers: ${B_WORKERS})` : ''}`,
       fmt.rps(median(rs.map((r) => r.rps))),
       cpu.toFixed(1),
       fmt.ratio(cpu / bareCpu),
@@ -116,7 +148,11 @@ try {
     ];
   });
   process.stdout.write(
-    `\n${args.cold ? 'cold cache' : 'warm cache'}, ${args.large ? '64 KiB' : '~200 B'}, ${driver}, median of ${ROUNDS} rounds of ${DURATION_S} s\n\n${textTable(['build', 'req/s', 'CPU µs/req', 'CPU x bare', 'p99 ms'], rows)}\n\nCPU per request, b / a, paired by round: median ${fmt.ratio(median(paired))} (quartiles ${fmt.ratio(q(0.25))} - ${fmt.ratio(q(0.75))})\n`,
+    `\n${args.cold ? 'cold cache' : 'warm cache'}, ${args.large ? '64 KiB' : '~200 B'}, ${driver}, median of ${ROUNDS} rounds of ${DURATION_S} s\n\n${textTable(['build', 'req/s', 'CPU µs/req', 'CPU x bare', 'p99 ms'], rows)}\n\nCPU per request, b / a, paired by round: median ${fmt.ratio(median(paired))} (quartiles ${fmt.ratio(q(0.25))} - ${fmt.ratio(q(0.75))})\nCPU used by other work on the machine during the runs (in CPUs, median): ${median(
+      Object.values(runs)
+        .flat()
+        .map((r) => r.foreign),
+    ).toFixed(2)}\n`,
   );
 } finally {
   for (const fn of stops) await fn();

@@ -65,6 +65,7 @@ export async function unknownTokens(count) {
  * `distDir`: another build's `dist/src` to run instead (see bench/compare.mjs).
  * `nodeArgs`: extra flags for node (e.g. V8 tracing while investigating); `env`: extra environment.
  * `logLevel`: `info` (the default in production: every refusal is logged) unless told.
+ * `workers`: the config's `workers` (a primary and N workers; resolves once all of them listen).
  */
 export async function startPatgate({
   dir,
@@ -79,6 +80,7 @@ export async function startPatgate({
   logLevel = 'info',
   nodeArgs: extraNodeArgs = [],
   env = {},
+  workers = 1,
 }) {
   const port = await freePort();
   const adminPort = await freePort();
@@ -91,6 +93,7 @@ export async function startPatgate({
     maxEntries,
     prefix: KEY_PREFIX,
   });
+  if (workers !== 1) config.workers = workers;
   const configPath = join(dir, `${name}.json`);
   await writeFile(configPath, JSON.stringify(config, null, 1));
   const logFd = openSync(join(dir, `${name}.log`), 'a');
@@ -109,6 +112,8 @@ export async function startPatgate({
   );
   try {
     await waitForPort(port, 20_000, child);
+    // The first worker listening opens the port; the primary says when every one does.
+    if (workers !== 1) await waitForLog(join(dir, `${name}.log`), '"patgate listening"', 20_000);
   } catch (error) {
     await stop(child);
     const log = await readFile(join(dir, `${name}.log`), 'utf8').catch(() => '');
@@ -122,6 +127,14 @@ export async function startPatgate({
     child,
     stop: () => stop(child),
   };
+}
+
+async function waitForLog(file, text, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await readFile(file, 'utf8')).includes(text)) {
+    if (Date.now() > deadline) throw new Error(`no ${text} in ${file} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** `patgate_cache_entries` from the admin listener's /metrics. */

@@ -246,6 +246,14 @@ function treeTicks(root) {
 }
 
 /**
+ * utime + stime of `pid` and of every descendant alive now, in µs: a `workers: N` primary and
+ * its workers together.
+ */
+export function treeCpuUs(pid) {
+  return treeTicks(pid) * TICK_US;
+}
+
+/**
  * CPU used by processes that are not this benchmark (other work on a shared machine), in CPUs,
  * between `begin()` and `end()`. Both ends must be taken while the load generator is alive.
  */

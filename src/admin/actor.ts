@@ -1,9 +1,9 @@
 import type { Level } from '../grants/permission.js';
 import type { AdminAuthFailureReason } from '../observability/metrics.js';
-import type { AuditActor } from '../store/audit-log.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { timingSafeEqualString } from '../tokens/constant-time.js';
 import { hashToken, parseToken } from '../tokens/format.js';
+import type { AdminActor } from './context.js';
 import { orgAdminDecision } from './org-reach.js';
 
 /** Why a credential did not authenticate at all (401); the throttle counts these. */
@@ -14,7 +14,7 @@ export type ActorRefusal =
   | { readonly ok: false; readonly status: 401; readonly reason: AuthFailure; readonly detail: string }
   | { readonly ok: false; readonly status: 403; readonly detail: string };
 
-export type ActorResult = { readonly ok: true; readonly actor: AuditActor } | ActorRefusal;
+export type ActorResult = { readonly ok: true; readonly actor: AdminActor } | ActorRefusal;
 
 export function unauthenticated(reason: AuthFailure, detail: string): ActorRefusal {
   return { ok: false, status: 401, reason, detail };

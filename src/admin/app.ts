@@ -3,6 +3,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { GrantStore } from '../store/grant-store.js';
+import type { WebhookStore } from '../store/webhook-store.js';
+import { ADMIN_OPERATIONS } from './admin-operations.js';
 import { AuditRecorder } from './audit-recorder.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { AuthThrottle, type AuthThrottleOptions, DEFAULT_AUTH_THROTTLE } from './auth-throttle.js';
@@ -12,11 +14,14 @@ import type { AdminEnv } from './context.js';
 import { answerError } from './errors.js';
 import { ADMIN_MAX_BODY_BYTES, notFound, problemJson } from './http.js';
 import { registerInvitationRoutes } from './invitation-routes.js';
+import { buildOpenApiDocument, serveOpenApi } from './openapi.js';
 import { registerOrgRoutes } from './org-routes.js';
 import { registerOrgTokenRoutes } from './org-token-routes.js';
+import { type Reload, registerReloadRoutes } from './reload-routes.js';
 import { registerTokenRoutes } from './token-routes.js';
 import type { TokenService } from './token-service.js';
 import { registerUserRoutes } from './user-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 
 export interface AdminAppOptions {
   readonly store: GrantStore;
@@ -31,6 +36,10 @@ export interface AdminAppOptions {
   readonly jwks?: { readonly keys: readonly object[] };
   /** Failed authentications allowed per client address and window (default 10 a minute). */
   readonly authThrottle?: AuthThrottleOptions;
+  /** Reloads the config file as SIGHUP does (`POST /v1/admin/reload`); absent: no such route. */
+  readonly reload?: Reload;
+  /** Webhook subscriptions (`/v1/webhooks`, `/v1/orgs/{org}/webhooks`); absent: no such routes. */
+  readonly webhooks?: { readonly store: WebhookStore; readonly allowPrivateTargets: boolean };
 }
 
 /** The admin API: JSON over HTTP on the admin listener. */
@@ -50,6 +59,7 @@ export function createAdminApp(options: AdminAppOptions): Hono<AdminEnv> {
     // lists the new key first and keeps the old one until its assertions have expired.
     app.get('/.well-known/jwks.json', (c) => c.json(jwks, 200, { 'cache-control': 'public, max-age=300' }));
   }
+  app.get('/openapi.json', serveOpenApi(buildOpenApiDocument(ADMIN_OPERATIONS)));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     try {
@@ -73,5 +83,13 @@ export function createAdminApp(options: AdminAppOptions): Hono<AdminEnv> {
   registerOrgTokenRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerAuditRoutes(app, options.audit);
+  if (options.reload !== undefined) registerReloadRoutes(app, options.reload);
+  if (options.webhooks !== undefined) {
+    registerWebhookRoutes(app, {
+      webhooks: options.webhooks.store,
+      allowPrivateTargets: options.webhooks.allowPrivateTargets,
+      now,
+    });
+  }
   return app;
 }

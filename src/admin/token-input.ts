@@ -48,6 +48,12 @@ export const permissionMapSchema = z
       }
     }
     return map;
+  })
+  // What the custom check accepts, for the OpenAPI document (`z.toJSONSchema` cannot read a check).
+  .meta({
+    type: 'object',
+    additionalProperties: { enum: [...LEVELS] },
+    description: "feature → level; every feature must be in the config's `features`",
   });
 
 /** Longest lifetime any token may have, whatever the org policy. */
@@ -78,10 +84,14 @@ export const createTokenInput = z.discriminatedUnion('kind', [fineGrainedInput, 
 });
 export type CreateTokenInput = z.infer<typeof createTokenInput>;
 
+/** The longest a replaced secret keeps working after regenerate: one day. */
+export const MAX_GRACE_PERIOD_MINUTES = 1_440;
+
 export const regenerateTokenInput = z
   .strictObject({
     expires_at: expiresAt.optional(),
     expires_in_days: z.int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).optional(),
+    grace_period_minutes: z.number().positive().max(MAX_GRACE_PERIOD_MINUTES).optional(),
   })
   .default({});
 

@@ -73,9 +73,13 @@ export function registerTokenRoutes(app: AdminApp, deps: AdminDeps): void {
       action: 'token.regenerate',
       ...subjectOf(created.record),
       reason: null,
-      details: { expires_at: created.record.expiresAt },
+      details: { expires_at: created.record.expiresAt, grace_until: created.graceUntil },
     });
-    return c.json({ ...tokenView(created.record), token: created.token }, 200, NO_STORE);
+    return c.json(
+      { ...tokenView(created.record), token: created.token, previous_secret_valid_until: created.graceUntil },
+      200,
+      NO_STORE,
+    );
   });
 }
 

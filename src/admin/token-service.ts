@@ -70,22 +70,30 @@ export class TokenService {
     return { record, token };
   }
 
+  /**
+   * A new secret for token `id`. Without an expiry asked for, the new secret gets the
+   * token's original lifetime (from creation or the last regenerate to its expiry),
+   * shortened to the org's maximum if that is lower now. With `grace_period_minutes`
+   * the old secret keeps working that long (`graceUntil` in the answer).
+   */
   async regenerate(
     id: string,
-    expires: { expires_at?: string | undefined; expires_in_days?: number | undefined },
-  ): Promise<CreatedToken | null> {
+    expires: {
+      expires_at?: string | undefined;
+      expires_in_days?: number | undefined;
+      grace_period_minutes?: number | undefined;
+    },
+  ): Promise<(CreatedToken & { readonly graceUntil: string | null }) | null> {
     const existing = await this.store.getToken(id);
     if (existing === null) return null;
     if (existing.status === 'revoked' || existing.status === 'denied') {
       throw new InputError('id', `token ${id} is ${existing.status} and cannot be regenerated`, 422);
     }
     const now = this.now();
-    const expiresAt = resolveExpiry(
-      expires.expires_at,
-      expires.expires_in_days,
-      now,
-      existing.kind === 'classic',
-    );
+    const expiresAt =
+      expires.expires_at === undefined && expires.expires_in_days === undefined
+        ? now + (await this.#originalLifetime(existing))
+        : resolveExpiry(expires.expires_at, expires.expires_in_days, now, existing.kind === 'classic');
     if (existing.kind === 'fine_grained') {
       // The org's rules as at issuance; approval is not asked again (the status stays).
       // Lifetime counts from now: the store stamps regeneratedAt, and the gateway
@@ -99,12 +107,31 @@ export class TokenService {
       });
     }
     const token = generateToken(existing.kind);
+    const graceUntil =
+      expires.grace_period_minutes === undefined
+        ? null
+        : new Date(now + Math.round(expires.grace_period_minutes * 60_000)).toISOString();
     const record = await this.store.replaceTokenSecret(
       id,
       hashToken(token),
       new Date(expiresAt).toISOString(),
+      ...(graceUntil === null ? [] : [graceUntil]),
     );
-    return record === null ? null : { record, token };
+    return record === null ? null : { record, token, graceUntil };
+  }
+
+  /** The token's lifetime as issued, within the longest allowed and its org's maximum now. */
+  async #originalLifetime(existing: TokenRecord): Promise<number> {
+    const from = Date.parse(existing.regeneratedAt ?? existing.createdAt);
+    let lifetime = Date.parse(existing.expiresAt) - from;
+    if (!(lifetime > 0)) lifetime = CLASSIC_DEFAULT_DAYS * DAY_MS;
+    lifetime = Math.min(lifetime, MAX_TOKEN_LIFETIME_DAYS * DAY_MS);
+    if (existing.kind === 'fine_grained') {
+      const policy = await this.store.getOrgPolicy(existing.resourceOwner);
+      const maxDays = policy?.maxLifetimeDays ?? null;
+      if (maxDays !== null) lifetime = Math.min(lifetime, maxDays * DAY_MS);
+    }
+    return lifetime;
   }
 
   #checkPermissions(permissions: Readonly<Record<string, Level>>): void {

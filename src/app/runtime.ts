@@ -3,16 +3,19 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import { Server as TlsServer } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
+import type { RedisOptions } from 'ioredis';
 import type { JWK } from 'jose';
 import { createAdminApp } from '../admin/app.js';
 import { TokenService } from '../admin/token-service.js';
 import { type AssertionKeys, AssertionSigner, algorithmOf, jwksOf, parseKey } from '../assertion/signer.js';
+import { buildWebhookRuntime, type WebhookRuntime } from '../events/webhook-runtime.js';
 import { BodyBudget, UpstreamShares } from '../gateway/body-budget.js';
 import { createDecisionServer } from '../gateway/decision-server.js';
 import { LastUsedRecorder } from '../gateway/last-used.js';
 import { Gateway } from '../gateway/pipeline.js';
 import type { RouteTable } from '../gateway/route-table.js';
 import { createGatewayServer, type GatewayTls, tlsOptions } from '../gateway/server.js';
+import { buildLeakReports } from '../leaks/leak-runtime.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Upstream } from '../proxy/upstream.js';
@@ -31,6 +34,7 @@ import {
 } from '../store/redis-store.js';
 import { buildConsoleListener } from './console-listener.js';
 import { formatAddress, listen } from './listen.js';
+import { diffRoutes, type ReloadReport, restartOnlyChanges } from './reload-report.js';
 
 export interface RuntimeOptions {
   readonly loaded: LoadedConfig;
@@ -38,6 +42,10 @@ export interface RuntimeOptions {
   readonly adminToken: string | undefined;
   /** Use this store instead of building one from the config (the demo shares one). */
   readonly store?: GrantStore;
+  /** A worker of `workers: N` hands its metrics to the primary, which answers /metrics for all (app/cluster-worker.ts). */
+  readonly shareMetrics?: (metrics: Metrics) => void;
+  /** Reads the config file again (`reload`, SIGHUP, `POST /v1/admin/reload`); absent: no reload. */
+  readonly readConfig?: () => Promise<LoadConfigResult>;
 }
 
 export interface Runtime {
@@ -51,9 +59,14 @@ export interface Runtime {
   /**
    * Swaps in the new route map (and feature catalogue) if the file loaded; otherwise
    * keeps the current one and logs why. Other config changes need a restart.
-   * Returns whether the new map is in effect.
+   * Reports what changed, or why the file was refused.
    */
-  reloadRoutes(next: LoadConfigResult): boolean;
+  reloadRoutes(next: LoadConfigResult): ReloadReport;
+  /**
+   * Reads the config file (`readConfig`) and applies it with `reloadRoutes`, one reload at a
+   * time in call order: what SIGHUP and `POST /v1/admin/reload` do.
+   */
+  reload(): Promise<ReloadReport>;
   /** Stops accepting, drains in-flight requests up to `graceMs`, closes everything. */
   close(graceMs: number): Promise<void>;
 }
@@ -68,9 +81,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config } = loaded;
   let features = config.features;
   const metrics = new Metrics();
+  options.shareMetrics?.(metrics);
 
   const store = options.store ?? buildStore(loaded, logger, metrics);
-  const audit = buildAuditLog(loaded, options.store !== undefined);
+  const webhooks = buildWebhookRuntime({
+    config,
+    logger,
+    memory: options.store !== undefined || !(store instanceof RedisGrantStore),
+    ...redisOptionsOf(loaded),
+  });
+  const audit = buildAuditLog(loaded, options.store !== undefined, webhooks);
+  const leakReports = buildLeakReports({
+    config,
+    store,
+    audit,
+    logger,
+    memory: options.store !== undefined || !(store instanceof RedisGrantStore),
+    ...redisOptionsOf(loaded),
+  });
   const cache = new GrantCache(store, {
     maxEntries: config.cache.max_entries,
     ttlMs: config.cache.ttl_ms,
@@ -112,6 +140,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     basePath: config.base_path ?? null,
     dialect: config.compat === 'github' ? 'github' : 'patgate',
     assertion: assertion?.signer ?? null,
+    allowedSampleRate: config.log.allowed_sample_rate,
+    leakReports: leakReports.revoker.handle,
   });
   const tls = config.tls === undefined ? undefined : await readTls(config.tls);
   const gatewayServer = createGatewayServer(gateway, {
@@ -135,6 +165,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     adminToken: options.adminToken,
     ...(assertion === undefined ? {} : { jwks: assertion.jwks }),
+    ...(options.readConfig === undefined ? {} : { reload: () => reload() }),
+    webhooks: { store: webhooks.store, allowPrivateTargets: webhooks.allowPrivateTargets },
   });
   const adminListener = getRequestListener(adminApp.fetch);
   let draining = false;
@@ -192,13 +224,64 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   } catch (error) {
     gatewayServer.close();
     adminServer.close();
+    decisionServer?.close();
+    // Everything that holds a connection, or the process would not exit after saying why.
     await Promise.allSettled([
       consoleListener?.close(),
       upstream.close(),
       lastUsed.close(),
+      webhooks.close(),
+      leakReports.close(),
       options.store ? Promise.resolve() : store.close(),
+      audit instanceof RedisAuditLog ? audit.close() : Promise.resolve(),
     ]);
     throw error;
+  }
+  // Deliveries run beside the listeners, never on a request's path.
+  webhooks.start();
+
+  // Two overlapping reads of the file must not land out of order and leave the older map in effect.
+  let reloads: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<ReloadReport> => {
+    const { readConfig } = options;
+    if (readConfig === undefined) return Promise.reject(new Error('no config file to reload'));
+    const next = reloads.then(async () => reloadRoutes(await readConfig()));
+    reloads = next.catch(() => {});
+    return next;
+  };
+
+  function reloadRoutes(next: LoadConfigResult): ReloadReport {
+    if (!next.ok) {
+      metrics.routeReloads.inc({ result: 'refused' });
+      logger.error({ errors: next.errors }, 'route reload refused; keeping the current map');
+      return { ok: false, errors: next.errors };
+    }
+    // Against what runs: startup-only keys keep the values the process started with.
+    const restartRequired = restartOnlyChanges(loaded.config, next.loaded.config);
+    if (restartRequired.length > 0) {
+      logger.warn(
+        { keys: restartRequired },
+        'config changes outside the route map need a restart; not applied',
+      );
+    }
+    const nextTls = next.loaded.config.tls;
+    if (nextTls !== undefined && gatewayServer instanceof TlsServer) {
+      // A renewed certificate is taken without a restart; a file that does not read keeps the old one.
+      readTls(nextTls).then(
+        (material) => {
+          gatewayServer.setSecureContext(tlsOptions(material));
+          logger.info({ cert_file: nextTls.cert_file }, 'TLS certificate reloaded');
+        },
+        (err: unknown) => logger.error({ err }, 'TLS certificate reload refused; keeping the current one'),
+      );
+    }
+    const routes = diffRoutes(current.config, next.loaded.config);
+    features = next.loaded.config.features;
+    gateway.setRoutes(routeTableOf(next.loaded));
+    current = next.loaded;
+    metrics.routeReloads.inc({ result: 'ok' });
+    logger.info({ routes: next.loaded.matcher.rules.length, changes: routes }, 'route map reloaded');
+    return { ok: true, routes, restartRequired };
   }
 
   return {
@@ -207,34 +290,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     consoleAddress: consoleInfo,
     decisionAddress: decisionInfo,
     store,
-    reloadRoutes(next: LoadConfigResult) {
-      if (!next.ok) {
-        metrics.routeReloads.inc({ result: 'refused' });
-        logger.error({ errors: next.errors }, 'route reload refused; keeping the current map');
-        return false;
-      }
-      const ignored = restartOnlyChanges(current.config, next.loaded.config);
-      if (ignored.length > 0) {
-        logger.warn({ keys: ignored }, 'config changes outside the route map need a restart; not applied');
-      }
-      const nextTls = next.loaded.config.tls;
-      if (nextTls !== undefined && gatewayServer instanceof TlsServer) {
-        // A renewed certificate is taken without a restart; a file that does not read keeps the old one.
-        readTls(nextTls).then(
-          (material) => {
-            gatewayServer.setSecureContext(tlsOptions(material));
-            logger.info({ cert_file: nextTls.cert_file }, 'TLS certificate reloaded');
-          },
-          (err: unknown) => logger.error({ err }, 'TLS certificate reload refused; keeping the current one'),
-        );
-      }
-      features = next.loaded.config.features;
-      gateway.setRoutes(routeTableOf(next.loaded));
-      current = next.loaded;
-      metrics.routeReloads.inc({ result: 'ok' });
-      logger.info({ routes: next.loaded.matcher.rules.length }, 'route map reloaded');
-      return true;
-    },
+    reloadRoutes,
+    reload,
     async close(graceMs: number) {
       draining = true;
       const closed = closeServer(gatewayServer);
@@ -255,29 +312,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await closeServer(adminServer);
       await consoleListener?.close();
       await lastUsed.close();
+      await webhooks.close();
+      await leakReports.close();
       await upstream.close();
       if (options.store === undefined) await store.close();
       if (audit instanceof RedisAuditLog) await audit.close();
     },
   };
-}
-
-/** What SIGHUP applies; every other top-level key is read once at startup. */
-const RELOADABLE = new Set(['routes', 'features', 'implicit', 'hide_forbidden', 'unmatched', 'tls']);
-
-function restartOnlyChanges(before: LoadedConfig['config'], after: LoadedConfig['config']): string[] {
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].filter(
-    (key) =>
-      !RELOADABLE.has(key) &&
-      JSON.stringify(startupPart(before, key)) !== JSON.stringify(startupPart(after, key)),
-  );
-}
-
-/** The part of a top-level key read only at startup: `limits.max_body_bytes` travels with the compiled rules. */
-function startupPart(config: LoadedConfig['config'], key: string): unknown {
-  if (key === 'limits') return { ...config.limits, max_body_bytes: undefined };
-  return Reflect.get(config, key);
 }
 
 function buildStore(loaded: LoadedConfig, logger: Logger, metrics: Metrics): GrantStore {
@@ -321,15 +362,20 @@ function sentinelOf(addresses: readonly string[], name: string): RedisSentinelOp
 
 const AUDIT_MAX_EVENTS = 100_000;
 
-function buildAuditLog(loaded: LoadedConfig, sharedStore: boolean): AuditLog {
+function buildAuditLog(loaded: LoadedConfig, sharedStore: boolean, webhooks: WebhookRuntime): AuditLog {
   const { store } = loaded.config;
-  if (sharedStore || store.redis_url === undefined) return new MemoryAuditLog(AUDIT_MAX_EVENTS);
+  // The audit write is where webhook events are written: in one step with the entry.
+  const { audit: events } = webhooks;
+  if (sharedStore || store.redis_url === undefined || events.kind === 'sink') {
+    return new MemoryAuditLog(AUDIT_MAX_EVENTS, Date.now, events.kind === 'sink' ? events.sink : undefined);
+  }
   const sentinel = sentinelConfig(store);
   return new RedisAuditLog({
     url: store.redis_url,
     keyPrefix: store.key_prefix,
     commandTimeoutMs: store.command_timeout_ms,
     maxEvents: AUDIT_MAX_EVENTS,
+    eventStream: { key: events.key, maxLen: events.maxLen },
     ...(sentinel === undefined
       ? {}
       : { redisOptions: sentinelConnectionOptions(sentinel, store.command_timeout_ms) }),
@@ -385,4 +431,13 @@ async function readTls(tls: NonNullable<LoadedConfig['config']['tls']>): Promise
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** The grant store's Sentinel settings, for the other Redis clients (webhooks). */
+export function redisOptionsOf(loaded: LoadedConfig): { redisOptions?: RedisOptions } {
+  const { store } = loaded.config;
+  const sentinel = sentinelConfig(store);
+  return sentinel === undefined
+    ? {}
+    : { redisOptions: sentinelConnectionOptions(sentinel, store.command_timeout_ms) };
 }

@@ -1,6 +1,8 @@
 import { adminCredentialWeakness } from '../admin/admin-credential.js';
+import { clusterRole } from '../app/cluster.js';
 import { isLoopbackListen, ListenError } from '../app/listen.js';
-import { type Runtime, startRuntime } from '../app/runtime.js';
+import { warnAboutRedis } from '../app/redis-warnings.js';
+import { type Runtime, redisOptionsOf, startRuntime } from '../app/runtime.js';
 import { createLogger, type Logger, parseLogLevel } from '../observability/logger.js';
 import type { LoadedConfig } from '../routes/load-config.js';
 import { readConfigFile } from './config-file.js';
@@ -36,11 +38,27 @@ export async function serve(configPath: string, env: NodeJS.ProcessEnv = process
   const adminToken = env.PATGATE_ADMIN_TOKEN || undefined;
   const weakness = adminCredentialWeakness(adminToken);
   if (weakness !== null) return refuse(weakness);
-  warnOnce(logger, loaded, adminToken);
+  // `workers: N`: this process forks N workers and serves nothing itself, or it is one of them.
+  const role = await clusterRole(loaded.config, env);
+  if (role.kind === 'refused') return refuse(role.reason);
+  const worker = role.kind === 'worker' ? role.worker : undefined;
+  if (worker === undefined) warnOnce(logger, loaded, adminToken);
+  else logger = worker.bindLogger(logger);
+  if (role.kind === 'primary') {
+    warnAboutStore(logger, loaded);
+    return role.run({ logger, graceMs: loaded.config.shutdown_grace_ms });
+  }
 
   let runtime: Runtime;
   try {
-    runtime = await startRuntime({ loaded, logger, adminToken });
+    runtime = await startRuntime({
+      loaded,
+      logger,
+      adminToken,
+      shareMetrics: worker?.shareMetrics,
+      // The same read as at startup, with the same overrides: SIGHUP and POST /v1/admin/reload.
+      readConfig: () => readConfigFile(configPath, env),
+    });
   } catch (error) {
     if (error instanceof ListenError) {
       logger.flush();
@@ -52,25 +70,23 @@ export async function serve(configPath: string, env: NodeJS.ProcessEnv = process
     }
     throw error;
   }
-  logger.info(
-    {
-      gateway: runtime.gatewayAddress,
-      admin: runtime.adminAddress,
-      ...(runtime.decisionAddress === undefined ? {} : { decision: runtime.decisionAddress }),
-      routes: loaded.matcher.rules.length,
-      ...(Object.keys(overrides).length === 0 ? {} : { overrides }),
-    },
-    'patgate listening',
-  );
+  const listening = {
+    gateway: runtime.gatewayAddress,
+    admin: runtime.adminAddress,
+    ...(runtime.decisionAddress === undefined ? {} : { decision: runtime.decisionAddress }),
+    routes: loaded.matcher.rules.length,
+    ...(Object.keys(overrides).length === 0 ? {} : { overrides }),
+  };
+  // A worker's primary says it, once every worker listens.
+  if (worker === undefined) {
+    logger.info(listening, 'patgate listening');
+    warnAboutStore(logger, loaded);
+  } else worker.listening(listening);
 
-  // One reload at a time, in signal order: two overlapping reads of the file must
-  // not land out of order and leave the older map in effect.
-  let reloads = Promise.resolve();
+  // `Runtime.reload` applies one reload at a time, in signal order, and logs the outcome.
   process.on('SIGHUP', () => {
-    reloads = reloads
-      .then(async () => {
-        runtime.reloadRoutes(await readConfigFile(configPath, env));
-      })
+    runtime
+      .reload()
       .catch((error: unknown) =>
         logger.error({ err: error }, 'route reload failed; keeping the current map'),
       );
@@ -118,6 +134,18 @@ function warnOnce(logger: Logger, loaded: LoadedConfig, adminToken: string | und
       'admin.listen is not a loopback address: the admin API and /metrics are reachable from the network; keep that address on a private network or behind a firewall, or listen on 127.0.0.1',
     );
   }
+}
+
+/** A Redis that would lose grants (no persistence, eviction): read beside startup, said once. */
+function warnAboutStore(logger: Logger, loaded: LoadedConfig): void {
+  const { store } = loaded.config;
+  if (store.redis_url === undefined) return;
+  void warnAboutRedis({
+    url: store.redis_url,
+    ...redisOptionsOf(loaded),
+    timeoutMs: store.command_timeout_ms,
+    logger,
+  });
 }
 
 /** The config key (`listen`, `admin.listen`, ...) whose value is `address`, for a bind error. */

@@ -186,6 +186,38 @@ const consoleSchema = z
     message: 'the console needs exactly one of "oidc" or "trusted_identity_header"',
   });
 
+const WEBHOOK_DEFAULTS = {
+  timeout_ms: 5_000,
+  max_attempts: 12,
+  allow_private_targets: false,
+  backoff_base_ms: 60_000,
+  backoff_max_ms: 21_600_000,
+  concurrency: 16,
+  poll_interval_ms: 1_000,
+};
+
+/** Webhook delivery (docs/events.md). The defaults retry for about 20 h over 12 attempts, within 24 h. */
+const webhooksSchema = z
+  .strictObject({
+    timeout_ms: z.int().positive().max(60_000).default(WEBHOOK_DEFAULTS.timeout_ms),
+    max_attempts: z.int().positive().max(100).default(WEBHOOK_DEFAULTS.max_attempts),
+    // Receivers on loopback, private and link-local addresses (tests, labs): off, an SSRF guard.
+    allow_private_targets: z.boolean().default(WEBHOOK_DEFAULTS.allow_private_targets),
+    backoff_base_ms: z.int().positive().max(3_600_000).default(WEBHOOK_DEFAULTS.backoff_base_ms),
+    backoff_max_ms: z.int().positive().max(86_400_000).default(WEBHOOK_DEFAULTS.backoff_max_ms),
+    concurrency: z.int().positive().max(1_000).default(WEBHOOK_DEFAULTS.concurrency),
+    poll_interval_ms: z.int().positive().max(60_000).default(WEBHOOK_DEFAULTS.poll_interval_ms),
+  })
+  .default(WEBHOOK_DEFAULTS);
+
+/** The public leak report endpoint (POST /_patgate/credentials/revoke). */
+const leakReportsSchema = z
+  .strictObject({
+    // Reports one client address may make per hour.
+    per_address_per_hour: z.int().positive().max(1_000_000).default(60),
+  })
+  .default({ per_address_per_hour: 60 });
+
 export const configSchema = z.strictObject({
   listen: listenAddress.default('127.0.0.1:8080'),
   upstream: z.strictObject({
@@ -250,6 +282,13 @@ export const configSchema = z.strictObject({
   unmatched: z.literal('deny').default('deny'),
   hide_forbidden: z.boolean().default(true),
   shutdown_grace_ms: z.int().nonnegative().max(600_000).default(10_000),
+  // Event loops serving the listeners (docs/operations.md, "Every core"): 1 is one process; N > 1
+  // (or `auto`, one per CPU) is a primary forking N workers that share every listener's port.
+  workers: z
+    .union([z.literal('auto'), z.int().min(1).max(1_024)], {
+      error: 'expected "auto" or a number of workers from 1 to 1024',
+    })
+    .default(1),
   // Peers whose X-Forwarded-For/-Proto/-Host are believed and extended; empty: nobody's.
   trusted_proxies: z.array(cidr).default([]),
   limits: limitsSchema,
@@ -271,6 +310,13 @@ export const configSchema = z.strictObject({
     .optional(),
   // GitHub's header names and error members, for GitHub clients (Octokit, gh).
   compat: z.literal('github').optional(),
+  log: z
+    .strictObject({
+      // Share of allowed requests written to the access log (one JSON line each); refusals
+      // are always written. Lower it for very busy gateways.
+      allowed_sample_rate: z.number().min(0).max(1).default(1),
+    })
+    .default({ allowed_sample_rate: 1 }),
   // The decision-only listener for nginx auth_request, Traefik/Caddy forward auth and Envoy
   // ext_authz: the pipeline up to the decision, answering instead of forwarding.
   decision: z.strictObject({ listen: listenAddress }).optional(),
@@ -296,6 +342,8 @@ export const configSchema = z.strictObject({
     .optional(),
   // The people-facing console and self-service API (docs/console.md).
   console: consoleSchema.optional(),
+  webhooks: webhooksSchema,
+  leak_reports: leakReportsSchema,
 });
 
 /** The config as written by the operator, after defaults. */

@@ -23,6 +23,7 @@ import type { UpstreamShares } from './body-budget.js';
 import { BodyIntake, type BodyIntakeOptions, type BodyResult } from './body-intake.js';
 import { encodedSlashProblem } from './encoded-slash.js';
 import type { LastUsedRecorder } from './last-used.js';
+import { type LeakReportHandler, MAX_LEAK_REPORT_BYTES } from './leak-report.js';
 import { answerFor, type Dialect, INTERNAL, NO_ROUTE, type Refusal, STORE_UNAVAILABLE } from './refusal.js';
 import type { RouteTable } from './route-table.js';
 import { writeRefusal } from './write-refusal.js';
@@ -46,6 +47,8 @@ export interface GatewayOptions {
   readonly assertion: AssertionSigner | null;
   /** Share of allowed requests written to the access log (`log.allowed_sample_rate`); refusals always are. */
   readonly allowedSampleRate?: number;
+  /** The public leak report (`POST /_patgate/credentials/revoke`); absent: the path is no route. */
+  readonly leakReports?: LeakReportHandler;
   readonly now?: () => number;
 }
 
@@ -78,6 +81,8 @@ type PermissionRequirement = Extract<RouteRequirement, { kind: 'permissions' }>;
 type Deny = Extract<Decision, { kind: 'deny' }>;
 
 const UNMATCHED_LABEL = '(unmatched)';
+const LEAK_REPORT_PATH = '/_patgate/credentials/revoke';
+const GITHUB_LEAK_REPORT_PATH = '/credentials/revoke';
 
 /** The request's path under `base`, or null when it is outside it. */
 function withoutBase(path: string, base: string): string | null {
@@ -125,6 +130,7 @@ export class Gateway {
   readonly #dialect: Dialect;
   readonly #assertion: AssertionSigner | null;
   readonly #access: AccessLog;
+  readonly #leakReports: LeakReportHandler | null;
   readonly #storeWarnings = new Throttle(1_000);
   /** Parsed expiry instants, shared by every decision of this gateway. */
   readonly #instants = new InstantMemo();
@@ -145,6 +151,7 @@ export class Gateway {
     this.#dialect = options.dialect;
     this.#assertion = options.assertion;
     this.#access = new AccessLog(options.logger, options.allowedSampleRate ?? 1);
+    this.#leakReports = options.leakReports ?? null;
     this.#now = options.now ?? Date.now;
   }
 
@@ -218,6 +225,9 @@ export class Gateway {
   #route(req: IncomingMessage, res: ServerResponse, context: RefusalContext, facts: RequestFacts): boolean {
     const table = this.#routes;
     const path = this.#basePath === null ? facts.path : withoutBase(facts.path, this.#basePath);
+    if (this.#leakReports !== null && this.#isLeakReportPath(facts.path, path)) {
+      return this.#leakReport(req, res, context, facts, this.#leakReports);
+    }
     const match = path === null ? null : table.matcher.match(facts.method, path);
     if (match === null || path === null) {
       this.#refuse(res, NO_ROUTE, context);
@@ -439,6 +449,99 @@ export class Gateway {
           this.#forwarded(routed, intake, outcome);
         }),
     );
+  }
+
+  /** Reserved for the gateway: never routed, never forwarded. GitHub's spelling with `compat: github`. */
+  #isLeakReportPath(full: string, routed: string | null): boolean {
+    return full === LEAK_REPORT_PATH || (this.#dialect === 'github' && routed === GITHUB_LEAK_REPORT_PATH);
+  }
+
+  /**
+   * A public leak report: the body is read whole (up to the handler's limit), handed over with
+   * the client address after `trusted_proxies`, and the handler's answer written as it is. The
+   * answer never says which credentials existed.
+   */
+  #leakReport(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: RefusalContext,
+    facts: RequestFacts,
+    handle: LeakReportHandler,
+  ): boolean {
+    context.access.route = `POST ${LEAK_REPORT_PATH}`;
+    if (facts.method !== 'POST') {
+      this.#refuse(
+        res,
+        { kind: 'shape', reason: 'reserved_method', detail: 'this path takes POST only' },
+        context,
+      );
+      return false;
+    }
+    if (facts.contentLength > MAX_LEAK_REPORT_BYTES) {
+      this.#refuse(
+        res,
+        {
+          kind: 'shape',
+          reason: 'body_too_large',
+          detail: `a report is at most ${MAX_LEAK_REPORT_BYTES} bytes`,
+        },
+        context,
+      );
+      return false;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let done = false;
+    const finish = (answer: () => void): void => {
+      if (done) return;
+      done = true;
+      try {
+        answer();
+      } catch (error) {
+        this.#internalError(res, error, context);
+      }
+      this.#settled();
+    };
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= MAX_LEAK_REPORT_BYTES) chunks.push(chunk);
+      else {
+        req.pause();
+        finish(() =>
+          this.#refuse(
+            res,
+            {
+              kind: 'shape',
+              reason: 'body_too_large',
+              detail: `a report is at most ${MAX_LEAK_REPORT_BYTES} bytes`,
+            },
+            context,
+          ),
+        );
+      }
+    });
+    req.on('error', () => finish(() => this.#metrics.countRequest(context.access.route, 'aborted')));
+    req.on('end', () => {
+      if (done) return;
+      handle(Buffer.concat(chunks), facts.clientAddress).then(
+        (answer) =>
+          finish(() => {
+            const body = Buffer.from(answer.body);
+            res.writeHead(answer.status, {
+              ...answer.headers,
+              'content-length': body.length,
+              'cache-control': 'no-store',
+              'x-request-id': context.access.requestId,
+            });
+            res.end(body);
+            context.access.bytes = body.length;
+            if (answer.status >= 400) context.access.reason = `leak_report_${answer.status}`;
+            this.#metrics.countRequest(context.access.route, answer.status < 400 ? 'allowed' : 'bad_request');
+          }),
+        (error: unknown) => finish(() => this.#internalError(res, error, context)),
+      );
+    });
+    return true;
   }
 
   #identityOf(token: TokenRecord): UpstreamIdentity {

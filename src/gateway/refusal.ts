@@ -47,6 +47,7 @@ const CHALLENGE: Readonly<Record<string, string>> = Object.freeze({
 const INVALID_TOKEN: Readonly<Record<string, string>> = Object.freeze({
   'www-authenticate': 'Bearer realm="patgate", error="invalid_token"',
 });
+const ALLOW_POST: Readonly<Record<string, string>> = Object.freeze({ allow: 'POST' });
 const NOT_FOUND_DETAIL = 'no route matches this request';
 
 /** Which header names an answer uses: patgate's own, or GitHub's (`compat: github`). */
@@ -186,6 +187,8 @@ function shapeAnswer({ reason, detail }: ShapeRefusal): RefusalAnswer {
       return shape(408, 'Request body too slow');
     case 'expectation_failed':
       return shape(417, 'Expectation failed');
+    case 'reserved_method':
+      return shape(405, 'Method not allowed', ALLOW_POST);
     case 'untrusted_decision_peer':
       return shape(403, 'Not a trusted proxy');
   }

@@ -61,6 +61,15 @@ export function decide(input: DecideInput): Decision {
     const at = token.revokedAt === undefined ? '' : ` at ${token.revokedAt}`;
     return deny('token_revoked', `token ${id} was revoked${at}${reasonSuffix(token.statusReason)}`, id);
   }
+  // A replaced secret in its grace period: judged from the record, so every instance
+  // refuses it at the same instant whatever its cache holds.
+  if (token.graceUntil !== undefined && !(instant(instants, token.graceUntil) > input.now)) {
+    return deny(
+      'token_revoked',
+      `this secret of token ${id} was replaced; its grace period ended at ${token.graceUntil}`,
+      id,
+    );
+  }
   const expiresAt = instant(instants, token.expiresAt);
   if (!(expiresAt > input.now)) {
     return deny('token_expired', `token expired at ${token.expiresAt}`, id);

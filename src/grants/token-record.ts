@@ -22,6 +22,11 @@ interface TokenRecordBase {
   readonly regeneratedAt?: string;
   /** Why the token was denied or revoked, when someone said. */
   readonly statusReason?: string;
+  /**
+   * Set by the store's lookup only, never stored in the record: the secret looked up
+   * was replaced by regenerate and keeps working until this instant (the grace period).
+   */
+  readonly graceUntil?: string;
 }
 
 /** A fine-grained (v2, `pgt_`) token: one resource owner, some repositories, per-feature levels. */

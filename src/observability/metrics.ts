@@ -186,6 +186,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * Answers the text exposition (`registry.metrics()`, what GET /metrics serves) with `gather`'s
+   * text instead of this registry's own. A worker of `workers: N` answers with every worker's
+   * metrics, which the primary aggregates from each one's `registry.getMetricsAsJSON()`
+   * (app/cluster-worker.ts): one scrape, whichever worker it reaches, sees the whole instance.
+   */
+  exposeGathered(gather: () => Promise<string>): void {
+    this.registry.metrics = gather;
+  }
+
   /** Where the cache-size gauge reads from at scrape time. */
   observeCacheSize(size: () => number): void {
     this.#cacheSize = size;

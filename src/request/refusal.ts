@@ -27,5 +27,7 @@ export type RequestRefusal =
   | 'request_timeout'
   | 'expectation_failed'
   | 'malformed_request'
+  /** A reserved path (`/_patgate/...`) asked with a method it does not serve. */
+  | 'reserved_method'
   /** A decision request from a peer outside `trusted_proxies`: its account of a request is not believed. */
   | 'untrusted_decision_peer';

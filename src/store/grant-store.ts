@@ -65,8 +65,18 @@ export interface GrantStore {
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   /** Sets status (and reason); returns the updated record or null for an unknown id. Publishes. */
   setTokenStatus(id: string, status: TokenStatus, reason?: string): Promise<TokenRecord | null>;
-  /** Moves a token to a new hash with a new expiry; the old hash stops resolving at once. Publishes. */
-  replaceTokenSecret(id: string, newHash: string, expiresAt: string): Promise<TokenRecord | null>;
+  /**
+   * Moves a token to a new hash with a new expiry. Publishes. Without `graceUntil` the old
+   * hash stops resolving at once; with it, the old hash resolves to the token's current
+   * record, carrying `graceUntil`, until then (and `decide` refuses it after). A second
+   * replacement ends an earlier grace at once.
+   */
+  replaceTokenSecret(
+    id: string,
+    newHash: string,
+    expiresAt: string,
+    graceUntil?: string,
+  ): Promise<TokenRecord | null>;
   /** Batched, fire-and-forget friendly: last-used instants by token id. */
   recordLastUsed(lastUsed: ReadonlyMap<string, string>): Promise<void>;
   getLastUsed(id: string): Promise<string | null>;

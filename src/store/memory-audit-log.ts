@@ -5,6 +5,7 @@ import {
   matchesAuditFilter,
   type NewAuditEvent,
 } from './audit-log.js';
+import { type EventSink, eventsFromAudit } from './event-types.js';
 
 /** Keeps the newest `maxEvents` in a ring; for the memory store. */
 export class MemoryAuditLog implements AuditLog {
@@ -14,6 +15,8 @@ export class MemoryAuditLog implements AuditLog {
   constructor(
     private readonly maxEvents: number,
     private readonly now: () => number = Date.now,
+    /** Where the entries' webhook events go (the memory webhook store); none: no events. */
+    private readonly events?: EventSink,
   ) {
     if (!Number.isInteger(maxEvents) || maxEvents <= 0) {
       throw new TypeError(`maxEvents must be a positive integer, got ${maxEvents}`);
@@ -28,6 +31,7 @@ export class MemoryAuditLog implements AuditLog {
       at: new Date(at).toISOString(),
     });
     this.#events.push(stored);
+    this.events?.publish(eventsFromAudit(stored));
     if (this.#events.length > this.maxEvents) this.#events.splice(0, this.#events.length - this.maxEvents);
     // A copy: the caller's changes must not rewrite history.
     return structuredClone(stored);

@@ -43,6 +43,8 @@ export interface MemoryGrantStoreOptions {
 export class MemoryGrantStore implements GrantStore {
   readonly #tokens = new Map<string, TokenRecord>();
   readonly #hashById = new Map<string, string>();
+  /** Replaced secrets in their grace period: old hash -> token id and deadline. */
+  readonly #graceAliases = new Map<string, { id: string; graceUntil: string }>();
   readonly #lastUsed = new Map<string, string>();
   readonly #policies = new Map<string, OrgPolicy>();
   readonly #members = new Map<string, Map<string, MemberRole>>();
@@ -63,8 +65,10 @@ export class MemoryGrantStore implements GrantStore {
 
   async lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
     this.#assertOpen();
-    const token = this.#tokens.get(tokenHash);
-    if (!token) return null;
+    const alias = this.#graceAliases.get(tokenHash);
+    const current = alias === undefined ? this.#tokens.get(tokenHash) : this.#currentOf(alias.id);
+    if (!current) return null;
+    const token: TokenRecord = alias === undefined ? current : { ...current, graceUntil: alias.graceUntil };
     const target = token.kind === 'fine_grained' ? token.resourceOwner : owner.toLowerCase();
     const policy = this.#policies.get(target) ?? null;
     const members = this.#members.get(target);
@@ -101,16 +105,39 @@ export class MemoryGrantStore implements GrantStore {
     const next = frozenCopy(encodeTokenRecord(withStatus(current, status, reason, new Date())));
     this.#tokens.set(hash, next);
     this.#publish({ kind: 'token', tokenHash: hash });
+    for (const [aliasHash, alias] of this.#graceAliases) {
+      if (alias.id === id) this.#publish({ kind: 'token', tokenHash: aliasHash });
+    }
     return next;
   }
 
-  async replaceTokenSecret(id: string, newHash: string, expiresAt: string): Promise<TokenRecord | null> {
+  #currentOf(id: string): TokenRecord | undefined {
+    const hash = this.#hashById.get(id);
+    return hash === undefined ? undefined : this.#tokens.get(hash);
+  }
+
+  async replaceTokenSecret(
+    id: string,
+    newHash: string,
+    expiresAt: string,
+    graceUntil?: string,
+  ): Promise<TokenRecord | null> {
     this.#assertOpen();
     const oldHash = this.#hashById.get(id);
     const current = oldHash === undefined ? undefined : this.#tokens.get(oldHash);
     if (oldHash === undefined || !current) return null;
     const next = frozenCopy(encodeTokenRecord(withExpiry(current, expiresAt, new Date())));
-    if (this.#tokens.has(newHash)) throw new StoreConflictError('a token with the new hash exists');
+    if (this.#tokens.has(newHash) || this.#graceAliases.has(newHash)) {
+      throw new StoreConflictError('a token with the new hash exists');
+    }
+    // A second replacement ends an earlier grace at once.
+    for (const [aliasHash, alias] of this.#graceAliases) {
+      if (alias.id === id) {
+        this.#graceAliases.delete(aliasHash);
+        this.#publish({ kind: 'token', tokenHash: aliasHash });
+      }
+    }
+    if (graceUntil !== undefined) this.#graceAliases.set(oldHash, { id, graceUntil });
     this.#tokens.delete(oldHash);
     this.#tokens.set(newHash, next);
     this.#hashById.set(id, newHash);

@@ -7,6 +7,7 @@ import {
   type NewAuditEvent,
 } from './audit-log.js';
 import { StoreUnavailableError } from './errors.js';
+import { eventsFromAudit } from './event-types.js';
 
 export interface RedisAuditLogOptions {
   readonly url: string;
@@ -16,6 +17,11 @@ export interface RedisAuditLogOptions {
   readonly maxEvents: number;
   /** Merged over the defaults: connection settings shared with the grant store (Sentinel, TLS). */
   readonly redisOptions?: RedisOptions;
+  /**
+   * Also append the webhook events of each entry to this stream (`{p}events`, see
+   * webhook-redis-store.ts), in the same MULTI as the audit entry.
+   */
+  readonly eventStream?: { readonly key: string; readonly maxLen: number };
 }
 
 const SCAN_BATCH = 500;
@@ -30,6 +36,7 @@ export class RedisAuditLog implements AuditLog {
   readonly #key: string;
   readonly #maxEvents: number;
   readonly #timeoutMs: number;
+  readonly #events: RedisAuditLogOptions['eventStream'];
   readonly #connectedOnce: Promise<void>;
   #connected = false;
 
@@ -40,6 +47,7 @@ export class RedisAuditLog implements AuditLog {
     this.#timeoutMs = options.commandTimeoutMs;
     this.#key = `${options.keyPrefix}audit`;
     this.#maxEvents = options.maxEvents;
+    this.#events = options.eventStream;
     this.#redis = new Redis(options.url, {
       commandTimeout: options.commandTimeoutMs,
       maxRetriesPerRequest: 0,
@@ -59,18 +67,23 @@ export class RedisAuditLog implements AuditLog {
 
   async append(event: NewAuditEvent): Promise<AuditEvent> {
     const at = new Date().toISOString();
-    const id = await this.#call(() =>
-      this.#redis.xadd(
-        this.#key,
-        // Exact, not `~`: admin actions are rare, so exact trimming costs nothing that
-        // matters and the bound is the number the operator configured.
-        'MAXLEN',
-        String(this.#maxEvents),
-        '*',
-        'e',
-        JSON.stringify({ ...event, at }),
-      ),
-    );
+    const entry = { ...event, at };
+    const outbound = this.#events === undefined ? [] : eventsFromAudit(entry);
+    const id = await this.#call(async () => {
+      // One MULTI: the entry and its webhook events are written together or not at all.
+      const multi = this.#redis.multi();
+      // Exact, not `~`: admin actions are rare, so exact trimming costs nothing that
+      // matters and the bound is the number the operator configured.
+      multi.xadd(this.#key, 'MAXLEN', String(this.#maxEvents), '*', 'e', JSON.stringify(entry));
+      for (const e of outbound) {
+        if (this.#events === undefined) break;
+        multi.xadd(this.#events.key, 'MAXLEN', '~', String(this.#events.maxLen), '*', 'e', JSON.stringify(e));
+      }
+      const results = await multi.exec();
+      if (results === null) throw new Error('MULTI aborted');
+      for (const [err] of results) if (err) throw err;
+      return results[0]?.[1];
+    });
     return { ...event, id: String(id), at };
   }
 

@@ -5,6 +5,7 @@
  * | ---------------------------- | ------ | ------------------------------------------------------- |
  * | `{p}tok:{hash}`              | string | JSON `TokenRecord`, keyed by the SHA-256 of the secret  |
  * | `{p}tokid:{id}`              | string | the current hash of token `id`                          |
+ * | `{p}tokgrace:{id}`           | string | the replaced hash of `id` still in its grace period     |
  * | `{p}tokens`                  | set    | every token id (admin listing only, never the hot path) |
  * | `{p}lastused`                | hash   | token id -> ISO instant of last use                     |
  * | `{p}org:{org}:policy`        | string | JSON `OrgPolicy`                                        |
@@ -51,6 +52,11 @@ export class RedisKeys {
 
   tokenId(id: string): string {
     return `${this.prefix}tokid:${id}`;
+  }
+
+  /** The hash a regenerate replaced, while its grace period runs (its `tok:` key is an alias). */
+  tokenGrace(id: string): string {
+    return `${this.prefix}tokgrace:${id}`;
   }
 
   policy(org: string): string {

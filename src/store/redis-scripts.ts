@@ -13,7 +13,9 @@
  * request's owner for each key (a fine-grained token uses its own). One answer per key, in order:
  * false (no such token), 'corrupt' (a record this script cannot read, or a key of the wrong type:
  * that lookup fails, the rest of the batch does not), or
- * [tokenJson, policyJson|false, role|false, orgRegistered 0/1].
+ * [tokenJson, policyJson|false, role|false, orgRegistered 0/1, graceUntil|false]. A key holding
+ * `{"graceOf": id, "graceUntil": instant}` (a secret replaced with a grace period) answers
+ * for token `id`'s current record, with `graceUntil`.
  *
  * Only what the keys are derived from is read here; the TS codec decodes the whole record.
  * Names are lower-cased before they become keys: a record saying `ACME` must meet acme's
@@ -25,6 +27,20 @@ local prefix = ARGV[1]
 local function lookup(key, asked)
   local json = redis.call('GET', key)
   if not json then return false end
+  -- A replaced secret in its grace period: an alias to the token's current record.
+  local grace = false
+  if string.sub(json, 1, 11) == '{"graceOf":' then
+    local okAlias, alias = pcall(cjson.decode, json)
+    if not okAlias or type(alias) ~= 'table' or type(alias['graceOf']) ~= 'string'
+      or type(alias['graceUntil']) ~= 'string' then
+      return 'corrupt'
+    end
+    local hash = redis.call('GET', prefix .. 'tokid:' .. alias['graceOf'])
+    if not hash then return false end
+    json = redis.call('GET', prefix .. 'tok:' .. hash)
+    if not json then return false end
+    grace = alias['graceUntil']
+  end
   local ok, rec = pcall(cjson.decode, json)
   local owner = asked
   if ok and type(rec) == 'table' and rec['kind'] == 'fine_grained' then owner = rec['resourceOwner'] end
@@ -36,7 +52,7 @@ local function lookup(key, asked)
   local role = redis.call('HGET', base .. ':members', string.lower(rec['user']))
   local registered = 0
   if policy or redis.call('EXISTS', base .. ':members') == 1 then registered = 1 end
-  return {json, policy, role, registered}
+  return {json, policy, role, registered, grace}
 end
 local out = {}
 for i = 1, #KEYS do
@@ -85,10 +101,12 @@ return 1
 `;
 
 /**
- * Moves a record to a new hash, then publishes for the old one.
- * KEYS: tokid:{id}, tok:{oldHash}, tok:{newHash}.
- * ARGV: oldHash, oldJson, newJson, newHash, expireAtMs, channel, message.
- * Returns 1 moved, 0 changed meanwhile, -1 new hash taken.
+ * Moves a record to a new hash, then publishes for the old one. With a grace alias the old
+ * key becomes that alias (until ARGV[9]) instead of going; an earlier alias of the token
+ * goes at once, and its hash is returned so that the caller can publish for it.
+ * KEYS: tokid:{id}, tok:{oldHash}, tok:{newHash}, tokgrace:{id}.
+ * ARGV: oldHash, oldJson, newJson, newHash, expireAtMs, channel, message, aliasJson|'', aliasExpireAtMs, prefix.
+ * Returns [1, previousAliasHash|''] moved, 0 changed meanwhile, -1 new hash taken.
  */
 export const REPLACE_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -96,11 +114,25 @@ if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 redis.call('SET', KEYS[3], ARGV[3])
 redis.call('PEXPIREAT', KEYS[3], ARGV[5])
-redis.call('DEL', KEYS[2])
+local previous = redis.call('GET', KEYS[4])
+if previous then
+  redis.call('DEL', ARGV[10] .. 'tok:' .. previous)
+  redis.call('DEL', KEYS[4])
+else
+  previous = ''
+end
+if ARGV[8] == '' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], ARGV[8])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[9])
+  redis.call('SET', KEYS[4], ARGV[1])
+  redis.call('PEXPIREAT', KEYS[4], ARGV[9])
+end
 redis.call('SET', KEYS[1], ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 redis.call('PUBLISH', ARGV[6], ARGV[7])
-return 1
+return {1, previous}
 `;
 
 /**

@@ -142,7 +142,7 @@ export class RedisGrantStore implements GrantStore {
       getById: this.#conn.defineScript('patgateGetById', 1, GET_BY_ID_LUA),
       create: this.#conn.defineScript('patgateCreate', 3, CREATE_LUA),
       update: this.#conn.defineScript('patgateUpdate', 2, UPDATE_LUA),
-      replace: this.#conn.defineScript('patgateReplace', 3, REPLACE_LUA),
+      replace: this.#conn.defineScript('patgateReplace', 4, REPLACE_LUA),
       list: this.#conn.defineScript('patgateList', 2, LIST_LUA),
       lastUsed: this.#conn.defineScript('patgateLastUsed', 1, LAST_USED_LUA),
     };
@@ -180,15 +180,19 @@ export class RedisGrantStore implements GrantStore {
   #decodeLookup(request: LookupRequest, entry: unknown): GrantSnapshot | null | Error {
     if (entry === null) return null;
     let key = this.#keys.token(request.tokenHash);
-    if (!Array.isArray(entry) || entry.length !== 4) {
+    if (!Array.isArray(entry) || entry.length !== 5) {
       return this.#corrupt.fail(
         key,
         new CorruptRecordError('token record', 'unreadable by the lookup script'),
       );
     }
-    const [tokenJson, policyJson, role, registered] = entry as unknown[];
+    const [tokenJson, policyJson, role, registered, grace] = entry as unknown[];
     try {
-      const token = decodeTokenJson(tokenJson);
+      const stored = decodeTokenJson(tokenJson);
+      if (grace !== null && (typeof grace !== 'string' || Number.isNaN(Date.parse(grace)))) {
+        throw new CorruptRecordError('grace alias', 'graceUntil is not an instant');
+      }
+      const token = grace === null ? stored : { ...stored, graceUntil: grace };
       // The owner whose keys the script read, as it derived them.
       const owner = token.kind === 'fine_grained' ? token.resourceOwner : request.owner.toLowerCase();
       key = this.#keys.policy(owner);
@@ -267,13 +271,41 @@ export class RedisGrantStore implements GrantStore {
           encodeInvalidation({ kind: 'token', tokenHash: current.hash }, Date.now()),
         ),
       );
-      if (written === 1) return next;
+      if (written === 1) {
+        await this.#publishGraceAlias(id);
+        return next;
+      }
     }
     throw new StoreConflictError(`token ${id} kept changing during the update`);
   }
 
-  async replaceTokenSecret(id: string, newHash: string, expiresAt: string): Promise<TokenRecord | null> {
+  /** A replaced secret still in its grace period is cached under its own hash: evict it too. */
+  async #publishGraceAlias(id: string): Promise<void> {
+    const alias = await this.#conn.run(() => this.#conn.client.get(this.#keys.tokenGrace(id)));
+    if (alias === null) return;
+    await this.#conn.run(() =>
+      this.#conn.client.publish(
+        this.#keys.channel,
+        encodeInvalidation({ kind: 'token', tokenHash: alias }, Date.now()),
+      ),
+    );
+  }
+
+  async replaceTokenSecret(
+    id: string,
+    newHash: string,
+    expiresAt: string,
+    graceUntil?: string,
+  ): Promise<TokenRecord | null> {
     const expireAt = retentionDeadline(expiresAt);
+    const graceMs = graceUntil === undefined ? Number.NaN : Date.parse(graceUntil);
+    if (graceUntil !== undefined && Number.isNaN(graceMs)) {
+      throw new TypeError(`graceUntil is not an instant: ${graceUntil}`);
+    }
+    // The alias outlives the grace by a day so that the old secret is refused as replaced,
+    // not as unknown; `decide` refuses it from graceUntil on.
+    const alias = graceUntil === undefined ? '' : JSON.stringify({ graceOf: id, graceUntil });
+    const aliasExpireAt = graceUntil === undefined ? '' : String(graceMs + 86_400_000);
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const current = await this.#current(id);
       if (!current) return null;
@@ -284,6 +316,7 @@ export class RedisGrantStore implements GrantStore {
           this.#keys.tokenId(id),
           this.#keys.token(current.hash),
           this.#keys.token(newHash),
+          this.#keys.tokenGrace(id),
           current.hash,
           current.json,
           nextJson,
@@ -291,10 +324,24 @@ export class RedisGrantStore implements GrantStore {
           expireAt,
           this.#keys.channel,
           encodeInvalidation({ kind: 'token', tokenHash: current.hash }, Date.now()),
+          alias,
+          aliasExpireAt,
+          this.#keys.prefix,
         ),
       );
       if (moved === -1) throw new StoreConflictError('a token with the new hash exists');
-      if (moved === 1) return next;
+      if (Array.isArray(moved) && moved[0] === 1) {
+        const previous = moved[1];
+        if (typeof previous === 'string' && previous !== '') {
+          await this.#conn.run(() =>
+            this.#conn.client.publish(
+              this.#keys.channel,
+              encodeInvalidation({ kind: 'token', tokenHash: previous }, Date.now()),
+            ),
+          );
+        }
+        return next;
+      }
     }
     throw new StoreConflictError(`token ${id} kept changing during the update`);
   }

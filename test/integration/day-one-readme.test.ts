@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type TestRedis } from '../helpers/redis-server.js';
@@ -21,6 +22,12 @@ let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   redis = await startRedisServer();
+  // The README's Redis has persistence; without it patgate rightly warns (redis-warnings.test.ts).
+  if (!redis.external) {
+    const admin = new Redis(redis.url);
+    await admin.config('SET', 'appendonly', 'yes');
+    admin.disconnect();
+  }
   dir = await mkdtemp(join(tmpdir(), 'patgate-day-one-'));
 });
 

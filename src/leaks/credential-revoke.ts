@@ -1,0 +1,163 @@
+import type { Logger } from '../observability/logger.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { GrantStore } from '../store/grant-store.js';
+import { hashToken, parseToken } from '../tokens/format.js';
+
+/** What the gateway listener writes back: status, headers, body, as they are. */
+export interface ReservedAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** One report's worth of budget for a client address: ok, or when to come back. */
+export interface ReportLimiter {
+  take(
+    clientAddress: string,
+  ): Promise<{ readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number }>;
+}
+
+export interface CredentialRevokeOptions {
+  readonly store: GrantStore;
+  readonly audit: AuditLog;
+  readonly limiter: ReportLimiter;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** GitHub's limit on one call of its credential revocation API. */
+export const MAX_CREDENTIALS = 1_000;
+/** 1,000 tokens of 40 characters in JSON, with room for whitespace. */
+export const MAX_REPORT_BYTES = 128 * 1024;
+export const LEAK_REASON = 'reported leaked';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+/** The one answer to every well-formed report: it never says which credentials existed. */
+const ACCEPTED: ReservedAnswer = { status: 202, headers: JSON_HEADERS, body: '{}' };
+
+/**
+ * `POST /_patgate/credentials/revoke` (GitHub's credential revocation API shape):
+ * anyone who finds a token may report it, without authentication. Every
+ * well-formed token in the report that is still live is revoked with reason
+ * "reported leaked", audited and announced (`token.leaked`).
+ *
+ * The answer (202 `{}`) is given before any lookup and is the same whatever the
+ * report held; the revocations run after it, one report at a time, so neither the
+ * body nor the time taken says whether a credential existed.
+ */
+export class CredentialRevoker {
+  readonly #now: () => number;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: CredentialRevokeOptions) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The handler the gateway listener calls with the raw body and the client address. */
+  readonly handle = async (body: Buffer, clientAddress: string): Promise<ReservedAnswer> => {
+    if (body.length > MAX_REPORT_BYTES) {
+      return problem(413, 'Payload too large', `a report is at most ${MAX_REPORT_BYTES} bytes`);
+    }
+    const credentials = parseReport(body);
+    if (typeof credentials === 'string') return problem(422, 'Validation Failed', credentials);
+    let budget: Awaited<ReturnType<ReportLimiter['take']>>;
+    try {
+      budget = await this.options.limiter.take(clientAddress);
+    } catch (err) {
+      this.options.logger.error({ err }, 'leak report limiter unavailable');
+      return problem(503, 'Service unavailable', 'try again later', { 'retry-after': '5' });
+    }
+    if (!budget.ok) {
+      return problem(429, 'Too many requests', 'too many reports from this address', {
+        'retry-after': String(budget.retryAfterSeconds),
+      });
+    }
+    const hashes = [...new Set(credentials.filter((c) => parseToken(c).ok).map(hashToken))];
+    if (hashes.length > 0) this.#enqueue(hashes);
+    return ACCEPTED;
+  };
+
+  /** Resolves when every accepted report has been processed (shutdown, tests). */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  #enqueue(hashes: readonly string[]): void {
+    this.#queue = this.#queue.then(() => this.#revokeAll(hashes));
+  }
+
+  async #revokeAll(hashes: readonly string[]): Promise<void> {
+    for (const hash of hashes) {
+      try {
+        await this.#revoke(hash);
+      } catch (err) {
+        // Logged by hash only: the hash is the log field for a token, never the secret.
+        this.options.logger.error({ err, token_hash: hash }, 'leak report: revocation failed');
+      }
+    }
+  }
+
+  async #revoke(hash: string): Promise<void> {
+    const { store, audit, logger } = this.options;
+    // The owner only matters for a classic token's org state, which is not read here.
+    const snapshot = await store.lookup(hash, '');
+    if (snapshot === null) return;
+    const found = snapshot.token;
+    if (found.status === 'revoked' || !(Date.parse(found.expiresAt) > this.#now())) return;
+    const revoked = await store.setTokenStatus(found.id, 'revoked', LEAK_REASON);
+    if (revoked === null) return;
+    const org = revoked.kind === 'fine_grained' ? revoked.resourceOwner : null;
+    try {
+      await audit.append({
+        actor: { kind: 'system', source: 'leak_report' },
+        action: 'token.leak',
+        org,
+        tokenId: revoked.id,
+        user: revoked.user,
+        reason: LEAK_REASON,
+        details: { previous_status: found.status, kind: revoked.kind },
+      });
+    } catch (err) {
+      logger.error(
+        { err, token_id: revoked.id, org },
+        'leak report: audit write failed; the token is revoked',
+      );
+      return;
+    }
+    logger.warn({ token_id: revoked.id, org, user: revoked.user }, 'token revoked: reported leaked');
+  }
+}
+
+/** The report's credentials, or why it is not one. */
+function parseReport(body: Buffer): string[] | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return 'the body is not JSON';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'expected {"credentials": [...]}';
+  }
+  const credentials = (value as { credentials?: unknown }).credentials;
+  if (!Array.isArray(credentials) || credentials.length === 0) {
+    return '"credentials" must be a non-empty list';
+  }
+  if (credentials.length > MAX_CREDENTIALS) return `"credentials" holds at most ${MAX_CREDENTIALS} entries`;
+  if (!credentials.every((c) => typeof c === 'string')) return '"credentials" must hold strings';
+  return credentials as string[];
+}
+
+function problem(
+  status: number,
+  title: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): ReservedAnswer {
+  return {
+    status,
+    headers: { ...headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+    // `message` for GitHub clients, as GitHub's own answers carry.
+    body: JSON.stringify({ type: 'about:blank', title, status, detail, message: title }),
+  };
+}
