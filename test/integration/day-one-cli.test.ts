@@ -118,3 +118,31 @@ describe('admin commands refuse before calling', () => {
     expect(asked.stderr).toContain(`cannot reach the admin API at ${NOWHERE}`);
   });
 });
+
+describe('output into a reader that leaves early', () => {
+  it('`routes explain | head -1` exits 0 without an EPIPE trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(
+      process.execPath,
+      [
+        resolve(ROOT, 'dist/src/main.js'),
+        'routes',
+        'explain',
+        '--config',
+        resolve(ROOT, 'config/examples/github-api.yaml'),
+        'GET',
+        '/repos/acme/api/issues/3/timeline',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // Read one chunk, then close the pipe, as `head -1` does.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((done) => child.once('close', done));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+});
