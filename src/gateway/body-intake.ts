@@ -19,7 +19,7 @@ export type BodyResult =
   | { readonly kind: 'refused'; readonly reason: BodyViolation; readonly detail: string }
   | { readonly kind: 'aborted' };
 
-export type BodyViolation = 'body_too_large' | 'method_override' | 'body_too_slow';
+export type BodyViolation = 'body_too_large' | 'method_override' | 'body_too_slow' | 'body_buffer_full';
 
 class RequestBodyRefusedError extends Error {
   readonly code = 'PATGATE_REQUEST_BODY_REFUSED';
@@ -51,7 +51,8 @@ export class BodyIntake {
   readonly #limit: number;
   readonly #options: BodyIntakeOptions;
   readonly #scanner: FormMethodOverrideScanner | null;
-  #reserved: number;
+  #reserved = 0;
+  readonly #chunked: boolean;
   #chunks: Buffer[] = [];
   #received = 0;
   #stream: Readable | null = null;
@@ -61,24 +62,23 @@ export class BodyIntake {
   #backpressured = false;
   #finished = false;
 
-  /** Null when the body would be buffered but the budget cannot hold it. */
+  /**
+   * Starts reading; nothing is taken from the memory budget before bytes arrive, so a client
+   * that declares a body and sends nothing holds no share of it.
+   */
   static open(
     req: IncomingMessage,
     facts: RequestFacts,
     limit: number,
     options: BodyIntakeOptions,
-  ): BodyIntake | null {
-    const declared = facts.contentLength;
-    const streams = declared > options.bufferBytes;
-    const reserve = streams || facts.chunked ? 0 : declared;
-    if (reserve > 0 && !options.budget.tryTake(reserve)) return null;
+  ): BodyIntake {
     const form = formKindOf(facts.method, facts.contentType);
     return new BodyIntake(
       req,
       limit,
       options,
       form === null ? null : new FormMethodOverrideScanner(form),
-      reserve,
+      facts.chunked,
     );
   }
 
@@ -87,13 +87,13 @@ export class BodyIntake {
     limit: number,
     options: BodyIntakeOptions,
     scanner: FormMethodOverrideScanner | null,
-    reserved: number,
+    chunked: boolean,
   ) {
     this.#req = req;
     this.#limit = limit;
     this.#options = options;
     this.#scanner = scanner;
-    this.#reserved = reserved;
+    this.#chunked = chunked;
   }
 
   start(declaredLength: number, done: (result: BodyResult) => void): void {
@@ -104,6 +104,11 @@ export class BodyIntake {
     req.on('end', this.#onEnd);
     req.on('error', this.#onAborted);
     req.on('close', this.#onClose);
+    // The client left while the request waited (on a store lookup): its 'close' has fired.
+    if (req.destroyed) {
+      this.#onAborted();
+      return;
+    }
     if (this.#options.minBytesPerSecond > 0) {
       this.#timer = setTimeout(this.#checkRate, this.#options.rateGraceMs);
       this.#timer.unref();
@@ -138,15 +143,16 @@ export class BodyIntake {
       return;
     }
     this.#chunks.push(chunk);
-    if (this.#reserved < this.#received) {
-      // A chunked body: it is buffered while the budget lasts and the buffer holds it, then streams.
-      const more = this.#received - this.#reserved;
-      if (this.#received > this.#options.bufferBytes || !this.#options.budget.tryTake(more)) {
-        this.#switchToStream();
-        return;
-      }
-      this.#reserved += more;
+    // Memory is taken as bytes arrive. A chunked body that outgrows the buffer or the budget
+    // streams on; a declared one the budget cannot hold is refused (503), so that a crowd of
+    // slow bodies never holds the upstream pool.
+    const more = this.#received - this.#reserved;
+    if (this.#received > this.#options.bufferBytes || !this.#options.budget.tryTake(more)) {
+      if (this.#chunked) this.#switchToStream();
+      else this.#fail('body_buffer_full', 'the gateway is holding too many request bodies; retry shortly');
+      return;
     }
+    this.#reserved += more;
   };
 
   readonly #onEnd = (): void => {
@@ -217,7 +223,10 @@ export class BodyIntake {
     this.violation = reason;
     this.detail = detail;
     this.#clearTimer();
-    this.#req.pause();
+    // The rest of the body is read and dropped: a connection closed with unread bytes is reset
+    // (RFC 9112 §9.6), and the client could lose the refusal it was sent. The request timeout
+    // still bounds how long that may take.
+    this.#req.resume();
     if (this.#stream !== null) this.#stream.destroy(new RequestBodyRefusedError());
     else this.#report({ kind: 'refused', reason, detail });
   }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,8 @@ features: { contents: [read, write], issues: [read, write] }
 routes:
   - route: "GET /repos/{owner}/{repo}/issues/{number}"
     permission: "issues:read"
+  - route: "POST /repos/{owner}/{repo}/issues/{number}/reactions"
+    permission: "issues:read"
   - route: "GET /repos/{owner}/{repo}/contents/{path+}"
     permission: "contents:read"
   - route: "GET /status"
@@ -72,6 +74,7 @@ const serverSockets: Socket[] = [];
 const client = new Agent({ connections: 8 });
 let liveToken: string;
 let budget: BodyBudget;
+const leakReports: string[] = [];
 let shares: UpstreamShares;
 /** Two buffered bodies of the largest size fit; a third waits on the budget. */
 const BUDGET_BYTES = 4096;
@@ -111,6 +114,10 @@ beforeAll(async () => {
     basePath: null,
     dialect: 'patgate',
     assertion: null,
+    leakReports: async (body) => {
+      leakReports.push(body.toString());
+      return { status: 202, headers: { 'content-type': 'application/json' }, body: '{}' };
+    },
   });
   server = createGatewayServer(gateway, DEFAULT_GATEWAY_SERVER_OPTIONS);
   server.on('connection', (socket: Socket) => serverSockets.push(socket));
@@ -382,6 +389,80 @@ describe('Gateway: every way a request ends settles it exactly once', () => {
       expect(await requestsCounted('aborted')).toBe(abortedBefore + 1);
     },
   );
+});
+
+describe('Gateway: what a request holds is given back however it ends', () => {
+  // Regression: a request with a body whose client left during a store lookup was never
+  // settled: its intake listened on a request that had already closed.
+  it('client gone while the grants of a request with a body are read: settles, gives back its share', async () => {
+    clockMs += 2 * TTL_MS;
+    let release = (): void => {};
+    store.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const lookupsBefore = store.lookupsStarted;
+    const socketsBefore = serverSockets.length;
+    const forwardedBefore = upstream.requests.length;
+    const controller = new AbortController();
+    const sent = request(`${base}/repos/acme/api/issues/1/reactions`, {
+      dispatcher: new Agent({ connections: 1 }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${liveToken}`, 'content-type': 'application/json' },
+      body: '{"content":"+1"}',
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await waitUntil(() => store.lookupsStarted > lookupsBefore);
+    const socket = serverSockets[socketsBefore];
+    if (socket === undefined) throw new Error('the request came on no new connection');
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    controller.abort();
+    await sent;
+    await closed;
+    release();
+    await gateway.idle();
+    await expectSettled();
+    expect(upstream.requests.length).toBe(forwardedBefore);
+  });
+
+  // Regression: a declared body reserved its whole length from the budget before a byte came,
+  // so idle connections could hold all of it and refuse everyone else's bodies.
+  it('a declared body takes memory only as its bytes arrive', async () => {
+    const socket = await new Promise<Socket>((resolve) => {
+      const s = connect(Number(new URL(base).port), '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const seen = upstream.requests.length;
+      socket.write('POST /upload/a HTTP/1.1\r\nHost: x\r\nContent-Length: 1500\r\n\r\nabc');
+      await waitUntil(() => budget.used === 3);
+      expect(upstream.requests.length).toBe(seen);
+    } finally {
+      socket.destroy();
+    }
+    await waitUntil(() => gateway.inFlight === 0);
+    await expectSettled();
+  });
+
+  it('a leak report is read whole and handed over; a report cut short settles', async () => {
+    const res = await request(`${base}/_patgate/credentials/revoke`, {
+      dispatcher: client,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"credentials":[]}',
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(202);
+    expect(leakReports.at(-1)).toBe('{"credentials":[]}');
+    const socket = await new Promise<Socket>((resolve) => {
+      const s = connect(Number(new URL(base).port), '127.0.0.1', () => resolve(s));
+    });
+    socket.write(
+      'POST /_patgate/credentials/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"cred',
+    );
+    await waitUntil(() => budget.used > 0);
+    socket.destroy();
+    await waitUntil(() => gateway.inFlight === 0);
+    await expectSettled();
+  });
 });
 
 /** Resolves once `done()` holds, checking after each turn of the event loop (no timers). */

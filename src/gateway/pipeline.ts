@@ -20,7 +20,7 @@ import type { GrantSnapshot } from '../store/grant-store.js';
 import { hashToken, parseToken } from '../tokens/format.js';
 import { AccessLog, type AccessRecord } from './access-log.js';
 import type { UpstreamShares } from './body-budget.js';
-import { BodyIntake, type BodyIntakeOptions, type BodyResult } from './body-intake.js';
+import { BodyIntake, type BodyIntakeOptions, type BodyResult, type BodyViolation } from './body-intake.js';
 import { encodedSlashProblem } from './encoded-slash.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { type LeakReportHandler, MAX_LEAK_REPORT_BYTES } from './leak-report.js';
@@ -83,6 +83,20 @@ type Deny = Extract<Decision, { kind: 'deny' }>;
 const UNMATCHED_LABEL = '(unmatched)';
 const LEAK_REPORT_PATH = '/_patgate/credentials/revoke';
 const GITHUB_LEAK_REPORT_PATH = '/credentials/revoke';
+
+/** A streamed body, whole (the intake bounds it by its limit). */
+async function collect(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A body that broke a rule: its shape, or the gateway's memory budget (503, come back). */
+function bodyRefusal(violation: BodyViolation, detail: string): Refusal {
+  return violation === 'body_buffer_full'
+    ? { kind: 'overloaded', reason: 'body_buffer_full' }
+    : { kind: 'shape', reason: violation, detail };
+}
 
 /** The request's path under `base`, or null when it is outside it. */
 function withoutBase(path: string, base: string): string | null {
@@ -225,7 +239,12 @@ export class Gateway {
   #route(req: IncomingMessage, res: ServerResponse, context: RefusalContext, facts: RequestFacts): boolean {
     const table = this.#routes;
     const path = this.#basePath === null ? facts.path : withoutBase(facts.path, this.#basePath);
-    if (this.#leakReports !== null && this.#isLeakReportPath(facts.path, path)) {
+    // Never on the decision listener: a proxy would take its 2xx for an allow and forward the report.
+    if (
+      this.#leakReports !== null &&
+      context.outcome === 'forward' &&
+      this.#isLeakReportPath(facts.path, path)
+    ) {
       return this.#leakReport(req, res, context, facts, this.#leakReports);
     }
     const match = path === null ? null : table.matcher.match(facts.method, path);
@@ -352,16 +371,17 @@ export class Gateway {
       return false;
     }
     const intake = hasBody(facts) ? BodyIntake.open(req, facts, rule.maxBodyBytes, this.#bodies) : null;
-    if (intake === null && hasBody(facts)) {
-      this.#shares.give(facts.clientAddress);
-      this.#refuse(res, { kind: 'overloaded', reason: 'body_buffer_full' }, routed);
-      return false;
-    }
     // RFC 9110 §10.1.1: the interim answer goes out only once the request is authorized, so a
     // refused client never uploads its body.
     if (facts.expectContinue && !res.headersSent) res.writeContinue();
     if (intake === null) {
-      this.#dispatch(routed, snapshot, null, null);
+      try {
+        this.#dispatch(routed, snapshot, null, null);
+      } catch (error) {
+        // Settled by the caller's catch; the share is this step's to give back.
+        this.#shares.give(facts.clientAddress);
+        throw error;
+      }
       return true;
     }
     intake.start(facts.contentLength, (result) => this.#bodyRead(routed, snapshot, intake, result));
@@ -409,7 +429,7 @@ export class Gateway {
         return;
       case 'refused':
         this.#finish(routed, intake, () =>
-          this.#refuse(routed.res, { kind: 'shape', reason: result.reason, detail: result.detail }, routed),
+          this.#refuse(routed.res, bodyRefusal(result.reason, result.detail), routed),
         );
         return;
       case 'aborted':
@@ -489,57 +509,57 @@ export class Gateway {
       );
       return false;
     }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let done = false;
+    // Read like any body: within the memory budget, at the minimum rate, up to the limit.
+    if (facts.expectContinue && !res.headersSent) res.writeContinue();
+    const intake = BodyIntake.open(req, facts, MAX_LEAK_REPORT_BYTES, this.#bodies);
     const finish = (answer: () => void): void => {
-      if (done) return;
-      done = true;
       try {
         answer();
       } catch (error) {
         this.#internalError(res, error, context);
       }
+      intake.release();
       this.#settled();
     };
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received <= MAX_LEAK_REPORT_BYTES) chunks.push(chunk);
-      else {
-        req.pause();
-        finish(() =>
-          this.#refuse(
-            res,
-            {
-              kind: 'shape',
-              reason: 'body_too_large',
-              detail: `a report is at most ${MAX_LEAK_REPORT_BYTES} bytes`,
-            },
-            context,
-          ),
-        );
-      }
-    });
-    req.on('error', () => finish(() => this.#metrics.countRequest(context.access.route, 'aborted')));
-    req.on('end', () => {
-      if (done) return;
-      handle(Buffer.concat(chunks), facts.clientAddress).then(
+    const respond = (body: Buffer): void => {
+      handle(body, facts.clientAddress).then(
         (answer) =>
           finish(() => {
-            const body = Buffer.from(answer.body);
+            const bytes = Buffer.from(answer.body);
             res.writeHead(answer.status, {
               ...answer.headers,
-              'content-length': body.length,
+              'content-length': bytes.length,
               'cache-control': 'no-store',
               'x-request-id': context.access.requestId,
             });
-            res.end(body);
-            context.access.bytes = body.length;
+            res.end(bytes);
+            context.access.bytes = bytes.length;
             if (answer.status >= 400) context.access.reason = `leak_report_${answer.status}`;
             this.#metrics.countRequest(context.access.route, answer.status < 400 ? 'allowed' : 'bad_request');
           }),
         (error: unknown) => finish(() => this.#internalError(res, error, context)),
       );
+    };
+    if (!hasBody(facts)) {
+      respond(Buffer.alloc(0));
+      return true;
+    }
+    intake.start(facts.contentLength, (result) => {
+      switch (result.kind) {
+        case 'ready':
+          if (Buffer.isBuffer(result.body)) respond(result.body);
+          else
+            collect(result.body).then(respond, () =>
+              finish(() => this.#metrics.countRequest(context.access.route, 'aborted')),
+            );
+          return;
+        case 'refused':
+          finish(() => this.#refuse(res, bodyRefusal(result.reason, result.detail), context));
+          return;
+        case 'aborted':
+          finish(() => this.#metrics.countRequest(context.access.route, 'aborted'));
+          return;
+      }
     });
     return true;
   }
@@ -579,7 +599,7 @@ export class Gateway {
     if (violation !== null) {
       // The body was stopped before the offending chunk reached the upstream, which saw an
       // aborted request, never a complete one.
-      const refusal: ShapeRefusal = { kind: 'shape', reason: violation, detail: intake?.detail ?? '' };
+      const refusal = bodyRefusal(violation, intake?.detail ?? '');
       if (outcome.kind === 'upstream_error' && !outcome.afterHeaders) this.#refuse(res, refusal, routed);
       else routed.access.reason = violation;
       return;

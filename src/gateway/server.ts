@@ -113,7 +113,11 @@ export function createGatewayServer(
   const server: Server =
     options.tls === undefined
       ? createServer(httpOptions, onPlainRequest)
-      : createHttpsServer({ ...httpOptions, ...tlsOptions(options.tls) }, onPlainRequest);
+      : createHttpsServer(
+          // A handshake is bounded like the headers that follow it (Node's default is 120 s).
+          { ...httpOptions, ...tlsOptions(options.tls), handshakeTimeout: options.headersTimeoutMs },
+          onPlainRequest,
+        );
   // Node's own cap (2000 by default) silently drops the fields past it from `req.headers` while
   // `req.rawHeaders` keeps them all: two views of one request. The count is enforced above.
   server.maxHeadersCount = 0;

@@ -26,6 +26,8 @@ const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set<string>([
   'proxy-authenticate',
   // About the token, which only the gateway knows (`compat: github` sets its own).
   'github-authentication-token-expiration',
+  // The gateway answers with the request's id, the one its access line and the upstream saw.
+  'x-request-id',
 ]);
 
 /**

@@ -11,22 +11,22 @@ const PROBLEM = 'application/problem+json';
  */
 export function prefersPlainJson(accept: string | undefined): boolean {
   if (accept === undefined) return false;
-  let json = 0;
-  let problem = 0;
+  // The most specific range decides (RFC 9110 §12.5.1): a type named with q=0 is refused even
+  // when a wildcard would take it.
+  let json: number | undefined;
+  let problem: number | undefined;
+  let wildcard: number | undefined;
   for (const range of accept.split(',')) {
     const [typePart, ...params] = range.split(';');
     const type = (typePart ?? '').trim().toLowerCase();
     const q = qualityOf(params);
-    if (type === '*/*' || type === 'application/*') {
-      json = Math.max(json, q);
-      problem = Math.max(problem, q);
-    } else if (type === PROBLEM) {
-      problem = Math.max(problem, q);
-    } else if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) {
-      json = Math.max(json, q);
+    if (type === '*/*' || type === 'application/*') wildcard = Math.max(wildcard ?? 0, q);
+    else if (type === PROBLEM) problem = Math.max(problem ?? 0, q);
+    else if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) {
+      json = Math.max(json ?? 0, q);
     }
   }
-  return json > problem;
+  return (json ?? wildcard ?? 0) > (problem ?? wildcard ?? 0);
 }
 
 function qualityOf(params: readonly string[]): number {

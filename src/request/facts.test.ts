@@ -666,3 +666,36 @@ describe('readRequest never throws', () => {
     );
   });
 });
+
+// Regression: provenance spellings besides X-Forwarded-For/-Proto/-Host reached the upstream
+// from any client (Rack's X-Forwarded-Ssl, Spring's X-Forwarded-Prefix, Rails' Client-IP).
+describe('readRequest: provenance is asserted by the gateway alone', () => {
+  it.each([
+    'X-Forwarded-Port',
+    'X-Forwarded-Prefix',
+    'X-Forwarded-Ssl',
+    'X-Forwarded-Scheme',
+    'X-Forwarded-Server',
+    'X_Forwarded_Prefix',
+    'X-Url-Scheme',
+    'Front-End-Https',
+    'X-Host',
+    'X-Original-Host',
+    'Client-IP',
+    'True-Client-IP',
+    'X-Client-IP',
+    'X-Original-URI',
+  ])('%s is not forwarded', (name) => {
+    const facts = factsOf([...HOST, name, 'evil', 'Accept', '*/*'], {}, { allowUnderscores: true });
+    expect(facts.headers).toEqual(['Accept', '*/*']);
+  });
+
+  it("a trusted peer's X-Forwarded-Proto must be http or https", () => {
+    const trusted = { trustedProxies: new TrustedProxies(['10.0.0.0/8']) };
+    expect(
+      read([...HOST, 'X-Forwarded-Proto', 'https, http'], { peerAddress: '10.0.0.2' }, trusted).kind,
+    ).toBe('facts');
+    const refused = read([...HOST, 'X-Forwarded-Proto', 'javascript'], { peerAddress: '10.0.0.2' }, trusted);
+    expect(refused).toMatchObject({ kind: 'shape', reason: 'bad_host' });
+  });
+});

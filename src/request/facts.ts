@@ -147,10 +147,25 @@ const ROLES: ReadonlyMap<string, Role> = new Map<string, Role>([
   // Honoured by some frameworks as the "real" target: the upstream would act on another path.
   ['x-original-url', Role.Drop],
   ['x-rewrite-url', Role.Drop],
+  ['x-original-uri', Role.Drop],
+  // Scheme, host and client-address spellings frameworks read besides X-Forwarded-* (Rack's
+  // X-Forwarded-Ssl and Front-End-Https, Rails' Client-IP, ...): every `x-forwarded-` name is
+  // dropped by prefix too.
+  ['x-host', Role.Drop],
+  ['x-original-host', Role.Drop],
+  ['x-url-scheme', Role.Drop],
+  ['front-end-https', Role.Drop],
+  ['client-ip', Role.Drop],
+  ['true-client-ip', Role.Drop],
+  ['x-client-ip', Role.Drop],
+  ['x-cluster-client-ip', Role.Drop],
 ]);
 
 /** What a request id may look like: a UUID, a trace id, a short token; nothing a log could trip on. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Provenance asserted by the gateway alone: no client's `X-Forwarded-*` passes as it is. */
+const FORWARDED_PREFIX = 'x-forwarded-';
 
 /** The namespace of the headers the gateway adds; no client spelling of one is forwarded. */
 export const GATEWAY_HEADER_PREFIX = 'x-patgate-';
@@ -274,7 +289,10 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
           if (trustedPeer) forwardedFor = joinList(forwardedFor, value);
           continue;
         case Role.ForwardedProto:
-          if (trustedPeer) forwardedProto = joinList(forwardedProto, value);
+          if (!trustedPeer) continue;
+          if (!isProtoList(value))
+            return refused('bad_host', 'X-Forwarded-Proto is not a list of http or https');
+          forwardedProto = joinList(forwardedProto, value);
           continue;
         case Role.ForwardedHost:
           if (!trustedPeer) continue;
@@ -295,6 +313,7 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
       }
     } else if (
       lower.startsWith(GATEWAY_HEADER_PREFIX) ||
+      lower.startsWith(FORWARDED_PREFIX) ||
       (lower.includes('_') && !mayForwardUnderscored(lower, options))
     ) {
       continue;
@@ -359,7 +378,9 @@ export function readRequest(raw: RawRequest, options: RequestReaderOptions): Req
 function mayForwardUnderscored(lower: string, options: RequestReaderOptions): boolean {
   if (!options.allowUnderscores) return false;
   const dashed = lower.replaceAll('_', '-');
-  return !ROLES.has(dashed) && !dashed.startsWith(GATEWAY_HEADER_PREFIX);
+  return (
+    !ROLES.has(dashed) && !dashed.startsWith(GATEWAY_HEADER_PREFIX) && !dashed.startsWith(FORWARDED_PREFIX)
+  );
 }
 
 /**
@@ -368,6 +389,14 @@ function mayForwardUnderscored(lower: string, options: RequestReaderOptions): bo
  */
 function carriesToken(value: string): boolean {
   return containsToken(value) || (value.includes('%') && containsDecodedToken(value, 0, value.length, false));
+}
+
+function isProtoList(value: string): boolean {
+  for (const part of value.split(',')) {
+    const proto = part.trim().toLowerCase();
+    if (proto !== 'http' && proto !== 'https') return false;
+  }
+  return true;
 }
 
 function isHostList(value: string): boolean {

@@ -20,10 +20,35 @@ describe('formKindOf', () => {
     ['POST', 'application/x-www-form-urlencoded', 'urlencoded'],
     ['PATCH', 'Application/X-WWW-Form-Urlencoded; charset=utf-8', 'urlencoded'],
     ['POST', 'multipart/form-data; boundary=x', 'multipart'],
-    ['POST', 'application/json', null],
+    ['POST', 'application/json', 'json'],
+    ['POST', 'application/vnd.api+json; charset=utf-8', 'json'],
+    ['PUT', 'application/json', null],
     ['POST', 'application/x-www-form-urlencodedx', null],
   ])('%s %j -> %s', (method, type, kind) => {
     expect(formKindOf(method, type)).toBe(kind);
+  });
+});
+
+describe('FormMethodOverrideScanner: spellings frameworks accept', () => {
+  it.each<['multipart' | 'json', string]>([
+    ['multipart', "Content-Disposition: form-data; name='_method'\r\n\r\nDELETE"],
+    ['multipart', 'Content-Disposition: form-data; name= "_method"\r\n\r\nDELETE'],
+    ['multipart', 'Content-Disposition: form-data; name = _method\r\n\r\nDELETE'],
+    ['json', '{"title":"x","_method":"DELETE"}'],
+    ['json', '{"\\u005fmethod" : "DELETE"}'],
+  ])('%s %j is found however it is split', (kind, body) => {
+    for (const parts of everySplit(body)) {
+      const scanner = new FormMethodOverrideScanner(kind);
+      expect(parts.some((part) => scanner.push(Buffer.from(part, 'latin1')))).toBe(true);
+    }
+  });
+
+  it.each<['multipart' | 'json', string]>([
+    ['multipart', 'Content-Disposition: form-data; name="_methods"\r\n\r\nx'],
+    ['json', '{"x_method":"DELETE","method":"GET"}'],
+  ])('%s %j passes', (kind, body) => {
+    const scanner = new FormMethodOverrideScanner(kind);
+    expect(scanner.push(Buffer.from(body, 'latin1'))).toBe(false);
   });
 });
 

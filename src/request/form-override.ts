@@ -4,9 +4,10 @@ import { AMPERSAND, EQUALS, ParamNameMatcher, PERCENT, PLUS, SEMICOLON } from '.
 /**
  * Which request bodies a framework may read `_method` from: Rack::MethodOverride (Rails)
  * reads it from the parsed POST body, and Rack parses a POST with no Content-Type as a form;
- * Laravel and Symfony read it from urlencoded and multipart bodies.
+ * Laravel and Symfony read it from urlencoded and multipart bodies, and Laravel from a JSON
+ * body too (its input source is the JSON, and Symfony's getMethod() reads `_method` from it).
  */
-export type FormKind = 'urlencoded' | 'multipart' | null;
+export type FormKind = 'urlencoded' | 'multipart' | 'json' | null;
 
 const URLENCODED = 'application/x-www-form-urlencoded';
 const MULTIPART = 'multipart/form-data';
@@ -16,7 +17,15 @@ export function formKindOf(method: string, contentType: string | undefined): For
   if (contentType === undefined) return method === 'POST' ? 'urlencoded' : null;
   if (startsWithMediaType(contentType, URLENCODED)) return 'urlencoded';
   if (startsWithMediaType(contentType, MULTIPART)) return 'multipart';
+  // Symfony honours `_method` on POST only.
+  if (isJsonType(contentType)) return method === 'POST' ? 'json' : null;
   return null;
+}
+
+/** `application/json` or any `+json` type, parameters aside. */
+function isJsonType(value: string): boolean {
+  const type = value.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 /** Whether `value` is `type` (ASCII case-insensitive) followed by nothing, `;`, or whitespace. */
@@ -32,13 +41,14 @@ function startsWithMediaType(value: string, type: string): boolean {
 
 const METHOD_PARAM = '_method';
 
-// Multipart field names as they appear in a part's Content-Disposition (RFC 7578 §4.2), with the
-// PHP name mangling applied to the first character (see `param-name.ts`). Matched lower-cased.
-const MULTIPART_NEEDLES: readonly string[] = ['_', '.', ' ', '['].flatMap((first) => [
-  `name="${first}method"`,
-  `name=${first}method`,
-]);
-const NEEDLE_TAIL = Math.max(...MULTIPART_NEEDLES.map((n) => n.length)) - 1;
+// A multipart field name as a part's Content-Disposition may spell it (RFC 7578 §4.2), as PHP's
+// parser reads it (whitespace around `=`, double, single or no quotes) and with its name
+// mangling of the first character (see `param-name.ts`). Matched lower-cased. A name cut by the
+// end of a chunk is matched with the next one, from the kept tail.
+const MULTIPART_METHOD = /name\s*=\s*["']?[_. [\]]method(?:["'\s;]|$)/;
+// A JSON key `_method`, `_` written as is or escaped.
+const JSON_METHOD = /"(?:_|\\u005[fF])method"\s*:/;
+const NEEDLE_TAIL = 48;
 
 /**
  * Watches a streamed form body for a `_method` field, one chunk at a time, so that a POST the
@@ -46,7 +56,7 @@ const NEEDLE_TAIL = Math.max(...MULTIPART_NEEDLES.map((n) => n.length)) - 1;
  * field is seen; the caller must then stop the body before that chunk is forwarded.
  */
 export class FormMethodOverrideScanner {
-  readonly #kind: 'urlencoded' | 'multipart';
+  readonly #kind: 'urlencoded' | 'multipart' | 'json';
   readonly #name = new ParamNameMatcher(METHOD_PARAM);
   #inName = true;
   /** 0: no escape; 1: after `%`; 2: after `%X`. */
@@ -54,12 +64,13 @@ export class FormMethodOverrideScanner {
   #escapeHigh = 0;
   #tail = '';
 
-  constructor(kind: 'urlencoded' | 'multipart') {
+  constructor(kind: 'urlencoded' | 'multipart' | 'json') {
     this.#kind = kind;
   }
 
   push(chunk: Buffer): boolean {
-    return this.#kind === 'urlencoded' ? this.#pushUrlencoded(chunk) : this.#pushMultipart(chunk);
+    if (this.#kind === 'urlencoded') return this.#pushUrlencoded(chunk);
+    return this.#pushText(chunk, this.#kind === 'multipart' ? MULTIPART_METHOD : JSON_METHOD);
   }
 
   #pushUrlencoded(chunk: Buffer): boolean {
@@ -108,12 +119,11 @@ export class FormMethodOverrideScanner {
     this.#name.next(this.#escapeHigh * 16 + digit);
   }
 
-  #pushMultipart(chunk: Buffer): boolean {
-    // Latin-1 keeps one character per byte, so needles split across chunks are found in the tail.
-    const text = (this.#tail + chunk.toString('latin1')).toLowerCase();
-    for (const needle of MULTIPART_NEEDLES) {
-      if (text.includes(needle)) return true;
-    }
+  #pushText(chunk: Buffer, pattern: RegExp): boolean {
+    // Latin-1 keeps one character per byte, so a name split across chunks is found in the tail.
+    const raw = this.#tail + chunk.toString('latin1');
+    const text = this.#kind === 'multipart' ? raw.toLowerCase() : raw;
+    if (pattern.test(text)) return true;
     this.#tail = text.slice(Math.max(0, text.length - NEEDLE_TAIL));
     return false;
   }

@@ -197,6 +197,24 @@ describe('the decision listener alone', () => {
     expect(answer).toContain('untrusted_decision_peer');
   });
 
+  // Regression: a proxy that forwards bodies to forward auth (Traefik forwardBody, Caddy) took
+  // the leak report's 202 for an allow and would have sent the tokens upstream.
+  it('never runs the leak report for a proxy: the reserved path is no route there', async () => {
+    const res = await request(`${gateway.decisionUrl ?? ''}/forward`, {
+      method: 'POST',
+      headers: {
+        'x-forwarded-method': 'POST',
+        'x-forwarded-uri': '/_patgate/credentials/revoke',
+        'x-forwarded-host': 'api.example.com',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ credentials: [token.token] }),
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['x-patgate-status']).toBe('404');
+  });
+
   it('refuses a request that does not say which request it is about', async () => {
     const res = await request(`${gateway.decisionUrl ?? ''}/nginx`, { headers: { host: 'x' } });
     await res.body.dump();

@@ -20,6 +20,7 @@ function trickle(
   declared: number,
   everyMs: number,
   localAddress = '127.0.0.1',
+  head = '',
 ): Trickler {
   const { host, port } = addressOf(url);
   const socket = connect({ host, port, localAddress });
@@ -39,7 +40,9 @@ function trickle(
   });
   // Sockets the test itself destroys never get an answer: only awaited ones must have one.
   answered.catch(() => {});
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Length: ${declared}\r\n\r\na`);
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Length: ${declared}\r\n\r\na${head}`,
+  );
   return { socket, answered };
 }
 
@@ -50,9 +53,13 @@ async function gauge(stack: AttackStack, name: string): Promise<number> {
   return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 
-/** Polls a gauge until it reads `value`: each poll is one scrape, no timer. */
-async function gaugeReaches(stack: AttackStack, name: string, value: number): Promise<void> {
-  while ((await gauge(stack, name)) !== value);
+/** Polls a gauge until `holds` says so: each poll is one scrape, no timer. */
+async function gaugeReaches(
+  stack: AttackStack,
+  name: string,
+  holds: (value: number) => boolean,
+): Promise<void> {
+  while (!holds(await gauge(stack, name)));
 }
 
 async function timedGet(stack: AttackStack): Promise<{ status: number; ms: number }> {
@@ -83,8 +90,9 @@ describe('slow bodies must not starve the upstream pool', () => {
   it('3x the pool trickling bodies leaves 20 concurrent valid requests answering in < 1 s', async () => {
     const attackers = Array.from({ length: 3 * POOL }, () => trickle(stack.url, '/inbox/x', 1000, 500));
     try {
-      // Every attacker's declared body is held by the gateway, none by the upstream.
-      await gaugeReaches(stack, 'patgate_body_buffer_bytes', 3 * POOL * 1000);
+      // Every attacker's first byte is held by the gateway (memory is taken as bytes arrive),
+      // none by the upstream.
+      await gaugeReaches(stack, 'patgate_body_buffer_bytes', (v) => v >= 3 * POOL);
       const answers = await Promise.all(Array.from({ length: 20 }, () => timedGet(stack)));
       expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
       expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(1000);
@@ -92,7 +100,7 @@ describe('slow bodies must not starve the upstream pool', () => {
       const statuses = await Promise.all(attackers.map((a) => a.answered));
       expect(statuses).toEqual(Array(3 * POOL).fill(408));
       expect(stack.upstream.requests.filter((r) => r.url.startsWith('/inbox'))).toEqual([]);
-      await gaugeReaches(stack, 'patgate_body_buffer_bytes', 0);
+      await gaugeReaches(stack, 'patgate_body_buffer_bytes', (v) => v === 0);
     } finally {
       for (const a of attackers) a.socket.destroy();
     }
@@ -133,9 +141,10 @@ describe('one client holds at most its share of the upstream, and bodies at most
   });
 
   it('a body the budget cannot hold gets 503 with Retry-After, nothing forwarded', async () => {
-    const first = trickle(stack.url, '/inbox/e', 1000, 200);
+    // 999 of 1000 declared bytes at once, then one every 200 ms: the budget holds 999.
+    const first = trickle(stack.url, '/inbox/e', 1000, 200, '127.0.0.1', 'x'.repeat(998));
     try {
-      await gaugeReaches(stack, 'patgate_body_buffer_bytes', 1000);
+      await gaugeReaches(stack, 'patgate_body_buffer_bytes', (v) => v >= 999);
       const before = stack.upstream.requests.length;
       const res = await request(`${stack.url}/inbox/f`, { method: 'POST', body: 'x'.repeat(600) });
       expect(res.statusCode).toBe(503);
