@@ -74,9 +74,10 @@ export function buildWebhookRuntime(options: WebhookRuntimeOptions): WebhookRunt
     allowPrivateTargets: settings.allow_private_targets,
     start: () => worker.start(),
     async close() {
-      await worker.close();
-      await sender.close();
-      await store.close();
+      // The store's blocking read goes first: during a Redis failover it could wait on a queued
+      // command for as long as the outage lasts, and shutdown must not. An attempt cut off here
+      // is delivered again once its lease ends (at least once).
+      await Promise.all([worker.close(), sender.close(), store.close()]);
     },
   };
 }

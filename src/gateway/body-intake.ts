@@ -30,6 +30,8 @@ class RequestBodyRefusedError extends Error {
 }
 
 const RATE_CHECK_MS = 1_000;
+/** How long a refused body is read on before the refusal goes out anyway. */
+const LINGER_MS = 1_000;
 
 /**
  * Reads a request body for the upstream, the way nginx does by default: a body that fits the
@@ -223,12 +225,27 @@ export class BodyIntake {
     this.violation = reason;
     this.detail = detail;
     this.#clearTimer();
-    // The rest of the body is read and dropped: a connection closed with unread bytes is reset
-    // (RFC 9112 §9.6), and the client could lose the refusal it was sent. The request timeout
-    // still bounds how long that may take.
+    if (this.#stream !== null) {
+      this.#req.resume();
+      this.#stream.destroy(new RequestBodyRefusedError());
+      return;
+    }
+    // Lingering close, as nginx does: the rest of the body is read and dropped before the
+    // refusal goes out, since a connection closed with unread bytes is reset (RFC 9112 §9.6)
+    // and the client would lose the answer. A client still sending after LINGER_MS gets it then.
+    const refused: BodyResult = { kind: 'refused', reason, detail };
+    const answer = (): void => {
+      clearTimeout(linger);
+      this.#req.off('end', answer);
+      this.#req.off('close', answer);
+      this.#report(refused);
+    };
+    const linger = setTimeout(answer, LINGER_MS);
+    linger.unref();
+    this.#req.on('end', answer);
+    this.#req.on('close', answer);
     this.#req.resume();
-    if (this.#stream !== null) this.#stream.destroy(new RequestBodyRefusedError());
-    else this.#report({ kind: 'refused', reason, detail });
+    if (this.#req.complete) answer();
   }
 
   #report(result: BodyResult): void {

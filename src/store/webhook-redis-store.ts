@@ -234,11 +234,11 @@ export class RedisWebhookStore implements WebhookStore {
 
   async close(): Promise<void> {
     this.#blocking.disconnect();
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+    // QUIT is queued while the connection is down; shutdown waits for it a moment at most.
+    const quit = this.#redis.quit().catch(() => undefined);
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, 500).unref());
+    await Promise.race([quit, timer]);
+    this.#redis.disconnect();
   }
 
   async #all(): Promise<Subscription[]> {

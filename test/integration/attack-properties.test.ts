@@ -57,11 +57,17 @@ function strictReading(target: string): StrictReading {
     } catch {
       return { ok: false, why: 'not UTF-8' };
     }
+    // Inside the `{path+}` tail of `/repos/{owner}/{repo}/contents/...` an encoded "/" is a
+    // separator of the file path, as GitHub's clients send it: every piece must be a real one.
+    const inTail = segments.length >= 4 && segments[0] === 'repos' && segments[3] === 'contents';
     for (const c of decoded) {
       const code = c.charCodeAt(0);
-      if (c === '/' || c === '\\' || c === '%' || code < 0x20 || code === 0x7f) {
+      if ((c === '/' && !inTail) || c === '\\' || c === '%' || code < 0x20 || code === 0x7f) {
         return { ok: false, why: 'decodes to a separator or control' };
       }
+    }
+    if (inTail && decoded.split('/').some((piece) => piece === '' || piece === '.' || piece === '..')) {
+      return { ok: false, why: 'a tail decoding to an empty or dot piece' };
     }
     if (decoded === '.' || decoded === '..') return { ok: false, why: 'decodes to a dot segment' };
     segments.push(decoded);
