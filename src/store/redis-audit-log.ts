@@ -6,8 +6,8 @@ import {
   matchesAuditFilter,
   type NewAuditEvent,
 } from './audit-log.js';
-import { StoreUnavailableError } from './errors.js';
 import { eventsFromAudit } from './event-types.js';
+import { RedisCall } from './redis-call.js';
 
 export interface RedisAuditLogOptions {
   readonly url: string;
@@ -35,16 +35,13 @@ export class RedisAuditLog implements AuditLog {
   readonly #redis: Redis;
   readonly #key: string;
   readonly #maxEvents: number;
-  readonly #timeoutMs: number;
   readonly #events: RedisAuditLogOptions['eventStream'];
-  readonly #connectedOnce: Promise<void>;
-  #connected = false;
+  readonly #calls: RedisCall;
 
   constructor(options: RedisAuditLogOptions) {
     if (!Number.isInteger(options.maxEvents) || options.maxEvents <= 0) {
       throw new TypeError(`maxEvents must be a positive integer, got ${options.maxEvents}`);
     }
-    this.#timeoutMs = options.commandTimeoutMs;
     this.#key = `${options.keyPrefix}audit`;
     this.#maxEvents = options.maxEvents;
     this.#events = options.eventStream;
@@ -57,12 +54,7 @@ export class RedisAuditLog implements AuditLog {
     });
     // Connection errors surface on the calls; the client reconnects by itself.
     this.#redis.on('error', () => {});
-    this.#connectedOnce = new Promise((resolve) =>
-      this.#redis.once('ready', () => {
-        this.#connected = true;
-        resolve();
-      }),
-    );
+    this.#calls = new RedisCall(this.#redis, options.commandTimeoutMs);
   }
 
   async append(event: NewAuditEvent): Promise<AuditEvent> {
@@ -113,29 +105,8 @@ export class RedisAuditLog implements AuditLog {
     }
   }
 
-  async #call<T>(fn: () => Promise<T>): Promise<T> {
-    // Startup is not an outage: the first connection gets the command timeout to
-    // come up. Afterwards nothing waits, since the offline queue is off.
-    if (!this.#connected) await this.#firstConnection();
-    try {
-      return await fn();
-    } catch (cause) {
-      throw new StoreUnavailableError({ cause });
-    }
-  }
-
-  #firstConnection(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new StoreUnavailableError({ cause: new Error(`Redis not ready within ${this.#timeoutMs} ms`) }),
-          ),
-        this.#timeoutMs,
-      );
-    });
-    return Promise.race([this.#connectedOnce, timeout]).finally(() => clearTimeout(timer));
+  #call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#calls.run(fn);
   }
 }
 

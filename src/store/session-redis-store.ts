@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from './errors.js';
+import { RedisCall } from './redis-call.js';
 import {
   type ConsoleSession,
   checkSessionLimits,
@@ -35,16 +35,13 @@ export class RedisSessionStore implements SessionStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #limits: SessionLimits;
-  readonly #timeoutMs: number;
   readonly #now: () => number;
-  readonly #connectedOnce: Promise<void>;
-  #connected = false;
+  readonly #calls: RedisCall;
 
   constructor(options: RedisSessionStoreOptions) {
     checkSessionLimits(options.limits);
     this.#limits = options.limits;
     this.#prefix = options.keyPrefix;
-    this.#timeoutMs = options.commandTimeoutMs;
     this.#now = options.now ?? Date.now;
     this.#redis = new Redis(options.url, {
       commandTimeout: options.commandTimeoutMs,
@@ -55,12 +52,7 @@ export class RedisSessionStore implements SessionStore {
     });
     // Connection errors surface on the calls; the client reconnects by itself.
     this.#redis.on('error', () => {});
-    this.#connectedOnce = new Promise((resolve) =>
-      this.#redis.once('ready', () => {
-        this.#connected = true;
-        resolve();
-      }),
-    );
+    this.#calls = new RedisCall(this.#redis, options.commandTimeoutMs);
   }
 
   /** The key of a session; exported for tests that watch it expire. */
@@ -128,28 +120,8 @@ export class RedisSessionStore implements SessionStore {
     return Math.max(1, Math.min(this.#limits.idleMs, remaining));
   }
 
-  async #call<T>(fn: () => Promise<T>): Promise<T> {
-    // Startup is not an outage: the first connection gets the command timeout to come up.
-    if (!this.#connected) await this.#firstConnection();
-    try {
-      return await fn();
-    } catch (cause) {
-      throw new StoreUnavailableError({ cause });
-    }
-  }
-
-  #firstConnection(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new StoreUnavailableError({ cause: new Error(`Redis not ready within ${this.#timeoutMs} ms`) }),
-          ),
-        this.#timeoutMs,
-      );
-    });
-    return Promise.race([this.#connectedOnce, timeout]).finally(() => clearTimeout(timer));
+  #call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#calls.run(fn);
   }
 }
 
