@@ -3,6 +3,11 @@
 //
 //   node bench/run.mjs [--quick] [--rounds N] [--duration S] [--driver wrk|autocannon]
 //                      [--upstream nginx|node] [--connections N] [--scale] [--runtime image|default]
+//                      [--only deploy,workers,cluster]
+//
+// `--only`: run just those groups of rows (bench/lib/deploy.mjs; `cluster`: the cold rows on one
+// Redis and on a Redis Cluster), print them, write nothing to bench/results/ (a partial run must
+// not replace the full one).
 import { execFileSync } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEPLOY_GROUPS, deployTargets, renderDeploy, runDeployRows } from './lib/deploy.mjs';
 import { applyRuntime } from './lib/image-runtime.mjs';
 import { drive, pickDriver } from './lib/load.mjs';
-import { cacheEntries, seedTokens, startPatgate, unknownTokens } from './lib/patgate.mjs';
+import { cacheEntries, seedClusterTokens, seedTokens, startPatgate, unknownTokens } from './lib/patgate.mjs';
 import {
   cpuLayout,
   foreignCpu,
@@ -28,8 +34,9 @@ import {
   waitForQuiet,
 } from './lib/procs.mjs';
 import { startPrivateRedis } from './lib/redis.mjs';
+import { startPrivateCluster } from './lib/redis-cluster.mjs';
 import { fmt, markdownTable, median, textTable } from './lib/stats.mjs';
-import { LARGE_BYTES, startUpstream } from './lib/upstream.mjs';
+import { LARGE_BYTES, nginxAvailable, startUpstream } from './lib/upstream.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,6 +53,7 @@ const { values: args } = parseArgs({
     // image: every process runs with the allocator settings and node flags the Dockerfile ships;
     // default: glibc's and V8's defaults.
     runtime: { type: 'string', default: 'image' },
+    only: { type: 'string' },
   },
 });
 
@@ -54,6 +62,14 @@ const { values: args } = parseArgs({
 // every proxy gets the node flags, patgate and the baselines alike.
 const NODE_FLAGS = applyRuntime(args.runtime);
 const QUICK = args.quick;
+const ONLY = args.only === undefined ? null : args.only.split(',').map((group) => group.trim());
+const ONLY_GROUPS = [...DEPLOY_GROUPS, 'cluster'];
+for (const group of ONLY ?? []) {
+  if (!ONLY_GROUPS.includes(group)) {
+    process.stderr.write(`--only takes ${ONLY_GROUPS.join(', ')}; got "${group}"\n`);
+    process.exit(2);
+  }
+}
 const ROUNDS = Number(args.rounds ?? (QUICK ? 2 : 5));
 const DURATION_S = Number(args.duration ?? (QUICK ? 2 : 3));
 const WARMUP_S = Number(args.warmup ?? 1);
@@ -110,8 +126,46 @@ async function main() {
       `driver ${driver}, upstream ${upstream.kind}, ${layout.pinned ? `pinned: load+upstream+redis on CPU ${layout.loadCore}, proxy on CPU ${layout.proxyCore}` : 'not pinned'}`,
     );
 
+    if (ONLY !== null) {
+      const [token] = await seedTokens(redis.url, 1);
+      const common = {
+        dir: work,
+        upstreamUrl: upstream.url,
+        redisUrl: redis.url,
+        core: layout.proxyCore,
+        nodeArgs: NODE_FLAGS,
+      };
+      if (ONLY.includes('cluster')) {
+        const cluster = await startPrivateCluster();
+        cleanups.push(() => cluster.stop());
+        loadCorePids.push(...cluster.pids);
+        const text = await runColdRows({ common, cluster, driver, cleanups });
+        process.stdout.write(`\n${text}\n`);
+      }
+      const groups = ONLY.filter((group) => DEPLOY_GROUPS.includes(group));
+      if (groups.length === 0) {
+        process.stdout.write('(--only: nothing written to bench/results/)\n');
+        return;
+      }
+      const deploy = await runDeployRows(deployOptions({ groups, common, driver, layout, token }));
+      const section = renderDeploy(deploy);
+      const tRows = deployTargets(deploy).map((t) => [t.name, t.measured, verdict(t.pass)]);
+      process.stdout.write(
+        `\n${section.text}\n${textTable(['target', 'measured', 'result'], tRows)}\n(--only: nothing written to bench/results/)\n`,
+      );
+      return;
+    }
+
     log(`seeding ${COLD_TOKENS.toLocaleString('en-US')} tokens into the private Redis...`);
     const known = await seedTokens(redis.url, COLD_TOKENS);
+    // The cold row on a Redis Cluster: 6 private nodes (3 primaries, 3 replicas) on the load core.
+    const cluster = await startPrivateCluster();
+    cleanups.push(() => cluster.stop());
+    loadCorePids.push(...cluster.pids);
+    log(`seeding ${COLD_TOKENS.toLocaleString('en-US')} tokens into the private Redis Cluster...`);
+    const clusterKnown = await seedClusterTokens(cluster.nodes, COLD_TOKENS);
+    const clusterColdFile = join(work, 'cold-cluster.txt');
+    await writeFile(clusterColdFile, `${clusterKnown.join('\n')}\n`);
     const unknown = await unknownTokens(FLOOD_TOKENS);
     const coldFile = join(work, 'cold.txt');
     await writeFile(coldFile, `${known.join('\n')}\n`);
@@ -160,6 +214,14 @@ async function main() {
       maxEntries: WARM_MAX_ENTRIES,
     });
     cleanups.push(pgBig.stop);
+    const pgLimited = await startPatgate({
+      ...common,
+      name: 'patgate-rl',
+      routes: 20,
+      maxEntries: WARM_MAX_ENTRIES,
+      rateLimits: true,
+    });
+    cleanups.push(pgLimited.stop);
     const pgCold = await startPatgate({
       ...common,
       name: 'patgate-cold',
@@ -167,6 +229,14 @@ async function main() {
       maxEntries: COLD_MAX_ENTRIES,
     });
     cleanups.push(pgCold.stop);
+    const pgColdCluster = await startPatgate({
+      ...common,
+      name: 'patgate-cold-cluster',
+      routes: 20,
+      maxEntries: COLD_MAX_ENTRIES,
+      clusterNodes: cluster.nodes,
+    });
+    cleanups.push(pgColdCluster.stop);
 
     const entries = {
       // Every proxy gets the same request bytes, the bearer included; the ones without auth
@@ -194,6 +264,14 @@ async function main() {
         logFile: join(work, 'patgate.log'),
         token: warmToken,
       },
+      'patgate-rl': {
+        label: 'patgate, warm, rate limits on',
+        url: pgLimited.url,
+        pid: pgLimited.pid,
+        child: pgLimited.child,
+        logFile: join(work, 'patgate-rl.log'),
+        token: warmToken,
+      },
       'patgate-5k': {
         label: `patgate, warm cache, ${BIG_ROUTES.toLocaleString('en-US')} routes`,
         url: pgBig.url,
@@ -214,6 +292,16 @@ async function main() {
         child: pgCold.child,
         logFile: join(work, 'patgate-cold.log'),
         tokenFile: coldFile,
+      },
+      'patgate-cold-cluster': {
+        label: 'patgate, cold cache on Redis Cluster (new token per request, 3+3 nodes)',
+        url: pgColdCluster.url,
+        pid: pgColdCluster.pid,
+        child: pgColdCluster.child,
+        logFile: join(work, 'patgate-cold-cluster.log'),
+        // The sanity check's token (the load reads the file).
+        token: clusterKnown[1],
+        tokenFile: clusterColdFile,
       },
     };
 
@@ -332,8 +420,20 @@ async function main() {
       resumeAll();
     }
 
+    // Issue 15's rows, with every proxy above stopped: they have the cores to themselves.
+    const resumeForDeploy = pauseAllBut(proxyPids, null);
+    let deploy;
+    try {
+      deploy = await runDeployRows(
+        deployOptions({ groups: DEPLOY_GROUPS, common, driver, layout, token: warmToken }),
+      );
+    } finally {
+      resumeForDeploy();
+    }
+
     const summary = summarise(scenarios, runs, entries);
     const targets = evaluateTargets(summary, runs, floodResult);
+    targets.push(...deployTargets(deploy));
     const meta = {
       date: new Date().toISOString(),
       commit: gitCommit(),
@@ -357,9 +457,12 @@ async function main() {
     };
     const context = contextLines(summary);
     const report = render(meta, summary, targets, floodResult, context);
+    const deploySection = renderDeploy(deploy);
+    report.text += `\n${deploySection.text}`;
+    report.markdown += `\n${deploySection.markdown}`;
     process.stdout.write(`\n${report.text}\n`);
     if (!args['no-write']) {
-      const json = `${JSON.stringify({ meta, summary, targets, context, flood: floodResult, runs }, null, 2)}\n`;
+      const json = `${JSON.stringify({ meta, summary, targets, context, flood: floodResult, deploy, runs }, null, 2)}\n`;
       const stamp = meta.date.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
       await mkdir(join(RESULTS, 'history'), { recursive: true });
       await writeFile(join(RESULTS, 'latest.json'), json);
@@ -371,6 +474,90 @@ async function main() {
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * `--only cluster`: the cold rows alone, on one Redis and on a Redis Cluster, each run between two
+ * runs of the bare proxy driven the same way (a new token per request), as in the full run.
+ */
+async function runColdRows({ common, cluster, driver, cleanups }) {
+  const count = QUICK ? 2_000 : COLD_TOKENS;
+  log(`seeding ${count.toLocaleString('en-US')} tokens into the private Redis and the Redis Cluster...`);
+  const files = {};
+  for (const [name, tokens] of [
+    ['patgate-cold', await seedTokens(common.redisUrl, count)],
+    ['patgate-cold-cluster', await seedClusterTokens(cluster.nodes, count)],
+  ]) {
+    files[name] = join(common.dir, `${name}.txt`);
+    await writeFile(files[name], `${tokens.join('\n')}\n`);
+  }
+  const port = await freePort();
+  const bareLog = join(common.dir, 'bare.log');
+  const bareChild = start(
+    process.execPath,
+    [...NODE_FLAGS, join(BENCH, 'proxies', 'bare.mjs'), String(port), common.upstreamUrl],
+    { core: common.core, logFd: openSync(bareLog, 'a') },
+  );
+  await waitForPort(port, 15_000, bareChild);
+  cleanups.push(() => stop(bareChild));
+  const entries = {
+    bare: { url: `http://127.0.0.1:${port}`, pid: bareChild.pid, child: bareChild, logFile: bareLog },
+  };
+  for (const [name, extra] of [
+    ['patgate-cold', {}],
+    ['patgate-cold-cluster', { clusterNodes: cluster.nodes }],
+  ]) {
+    const pg = await startPatgate({ ...common, ...extra, name, routes: 20, maxEntries: COLD_MAX_ENTRIES });
+    cleanups.push(pg.stop);
+    entries[name] = { url: pg.url, pid: pg.pid, child: pg.child, logFile: join(common.dir, `${name}.log`) };
+  }
+  const pids = Object.values(entries).map((entry) => entry.pid);
+  const measure = async (name, tokenFile, durationS) => {
+    const entry = entries[name];
+    const load = { driver, url: entry.url + SMALL_PATH, connections: CONNECTIONS, tokenFile, start: 0 };
+    const resume = pauseAllBut(pids, entry.pid);
+    try {
+      if (durationS !== undefined) return await drive({ ...load, durationS });
+      await drive({ ...load, durationS: WARMUP_S });
+      return await measuredRun(load, entry.pid);
+    } catch (error) {
+      requireAlive(name, entry);
+      throw error;
+    } finally {
+      resume();
+    }
+  };
+  const names = ['patgate-cold', 'patgate-cold-cluster'];
+  for (const name of names) await measure(name, files[name], PRIME_S.small);
+  const rows = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const before = await measure('bare', files[name]);
+      const result = await measure(name, files[name]);
+      const after = await measure('bare', files[name]);
+      requireAlive(name, entries[name]);
+      rows[name].push({ ...result, bracket: meanRun(before, after) });
+      log(
+        `  cold r${round + 1} ${name.padEnd(21)} ${fmt.rps(result.rps).padStart(8)} req/s  p99 ${fmt.ms(result.p99Ms)} ms  non-2xx ${result.non2xx}`,
+      );
+    }
+  }
+  const table = names.map((name) => {
+    const mine = rows[name];
+    return [
+      name === 'patgate-cold' ? 'cold cache, one Redis' : 'cold cache, Redis Cluster (3+3 nodes)',
+      fmt.rps(median(mine.map((r) => r.rps))),
+      fmt.ms(median(mine.map((r) => r.p50Ms))),
+      fmt.ms(median(mine.map((r) => r.p99Ms))),
+      median(mine.map((r) => r.cpuUsPerRequest)).toFixed(1),
+      fmt.ratio(median(mine.map((r) => r.rps / r.bracket.rps))),
+      String(mine.reduce((sum, r) => sum + r.non2xx + r.socketErrors, 0)),
+    ];
+  });
+  return `Cold rows (new token per request, ${ROUNDS} rounds of ${DURATION_S} s, each between two bare runs):\n${textTable(
+    ['row', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'x bare', 'non-2xx + errors'],
+    table,
+  )}`;
 }
 
 /** The bracket of a candidate run: the mean of the bare runs just before and just after it. */
@@ -633,6 +820,18 @@ function evaluateTargets(summary, runs, flood) {
     `${fmt.ratio(cold.ratioToBare)} x (${cpu(cold)}; ${fmt.ratio(pairedRatio(runs, 'small', 'patgate-cold', 'bare-tokens'))} x bare driven the same way)`,
     cold.ratioToBare >= 0.6,
   );
+  const onCluster = get('small', 'patgate-cold-cluster');
+  add(
+    'cold cache on Redis Cluster (one script call in the owner slot per request), next to one Redis',
+    `${fmt.ratio(onCluster.ratioToBare)} x bare (${cpu(onCluster)}); ${fmt.ratio(pairedRatio(runs, 'small', 'patgate-cold-cluster', 'patgate-cold'))} x the cold row on one Redis`,
+    null,
+  );
+  const limitedRatio = pairedRatio(runs, 'small', 'patgate-rl', 'patgate');
+  add(
+    'warm, rate limits on ≥ 0.9 × warm without',
+    `${fmt.ratio(limitedRatio)} x (CPU per request ${((get('small', 'patgate-rl').cpuUsPerRequest / get('small', 'patgate').cpuUsPerRequest - 1) * 100).toFixed(1)} %)`,
+    limitedRatio >= 0.9,
+  );
   const big = get('small', 'patgate-5k');
   const routeRatio = pairedRatio(runs, 'small', 'patgate-5k', 'patgate');
   add(
@@ -721,11 +920,36 @@ function render(meta, summary, targets, flood, context) {
     flood.foreignCpus.toFixed(2),
   ]);
   const tHeader = ['target', 'measured', 'result'];
-  const tRows = targets.map((t) => [t.name, t.measured, t.pass ? 'PASS' : 'FAIL']);
+  const tRows = targets.map((t) => [t.name, t.measured, verdict(t.pass)]);
   const setup = `${meta.date} · commit ${meta.commit} · Node ${meta.node} · ${meta.cpus} CPUs · ${meta.pinning} · ${meta.driver}, ${meta.connections} connections, keep-alive · upstream ${meta.upstream} · runtime: ${meta.runtime} · ${meta.rounds} rounds of ${meta.durationS} s runs (each after ${meta.warmupS} s warm-up), every run between two runs of the bare proxy; "x bare" is the median over rounds of req/s ÷ the mean of those two, req/s and latencies are medians${meta.quick ? ' · QUICK' : ''} · ${meta.runtimeS} s total`;
   const text = `${setup}\n\n${textTable(header, rows)}\n\n${textTable(tHeader, tRows)}\n\n${context.join('\n')}\n`;
   const markdown = `# patgate benchmark\n\n${setup}\n\n${markdownTable(header, rows)}\n\n${markdownTable(tHeader, tRows)}\n\n${context.map((line) => `- ${line}`).join('\n')}\n`;
   return { text, markdown };
+}
+
+/** A target's result; `null`: a row reported as measured, with no pass mark (issue 15's). */
+function verdict(pass) {
+  return pass === null ? 'reported' : pass ? 'PASS' : 'FAIL';
+}
+
+/** What the deploy and workers rows share with the rest of the run: its load, rounds and timings. */
+function deployOptions({ groups, common, driver, layout, token }) {
+  return {
+    groups,
+    common,
+    driver,
+    layout,
+    token,
+    path: SMALL_PATH,
+    connections: CONNECTIONS,
+    rounds: ROUNDS,
+    durationS: DURATION_S,
+    warmupS: WARMUP_S,
+    primeS: PRIME_S.small,
+    retries: RETRIES,
+    quietWaitMs: QUIET_WAIT_MS,
+    nginxAvailable: nginxAvailable(),
+  };
 }
 
 function pct(v) {

@@ -14,7 +14,8 @@ export function pickDriver(preference = 'auto') {
 
 /**
  * Drives `url` for `durationS` seconds. `token`: one fixed bearer (static request);
- * `tokenFile`: a different token per request, cycling from `start`.
+ * `tokenFile`: a different token per request, cycling from `start`; `headers`: more fixed request
+ * headers (the decision listener's `X-Original-*`).
  * Returns { rps, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, requests, non2xx, socketErrors }.
  */
 export async function drive({
@@ -26,12 +27,14 @@ export async function drive({
   token,
   tokenFile,
   start = 0,
+  headers: extra = {},
 }) {
-  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const headers = token === undefined ? { ...extra } : { ...extra, authorization: `Bearer ${token}` };
   let result;
   if (driver === 'wrk') {
     const args = [`-t${threads}`, `-c${connections}`, `-d${durationS}s`, '--timeout', '5s'];
     if (token !== undefined) args.push('-H', `Authorization: Bearer ${token}`);
+    for (const [name, value] of Object.entries(extra)) args.push('-H', `${name}: ${value}`);
     if (tokenFile !== undefined) {
       args.push('-s', `${WRK_DIR}tokens.lua`, url, '--', tokenFile, String(start));
     } else {

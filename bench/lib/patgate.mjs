@@ -25,8 +25,26 @@ async function dist(path) {
  */
 export async function seedTokens(redisUrl, count) {
   const { RedisGrantStore } = await dist('store/redis-store.js');
-  const { TokenService } = await dist('admin/token-service.js');
   const store = new RedisGrantStore({ url: redisUrl, keyPrefix: KEY_PREFIX, commandTimeoutMs: 5_000 });
+  return seedInto(store, count);
+}
+
+/** `seedTokens` into a Redis Cluster (`nodes`: `host:port` strings), in the Cluster layout. */
+export async function seedClusterTokens(nodes, count) {
+  const { RedisClusterGrantStore } = await dist('store/redis-cluster-store.js');
+  const store = new RedisClusterGrantStore({
+    nodes: nodes.map((node) => ({
+      host: node.slice(0, node.lastIndexOf(':')),
+      port: Number(node.slice(node.lastIndexOf(':') + 1)),
+    })),
+    keyPrefix: KEY_PREFIX,
+    commandTimeoutMs: 5_000,
+  });
+  return seedInto(store, count);
+}
+
+async function seedInto(store, count) {
+  const { TokenService } = await dist('admin/token-service.js');
   await store.ready();
   await store.setMember(OWNER, 'alice', 'member');
   const service = new TokenService(store, () => FEATURES);
@@ -66,6 +84,9 @@ export async function unknownTokens(count) {
  * `nodeArgs`: extra flags for node (e.g. V8 tracing while investigating); `env`: extra environment.
  * `logLevel`: `info` (the default in production: every refusal is logged) unless told.
  * `workers`: the config's `workers` (a primary and N workers; resolves once all of them listen).
+ * `decision`: also start the decision listener (`decision.listen`, 127.0.0.1 trusted), at `decisionUrl`.
+ * `rateLimits`: turn `rate_limits` on (shared through the bench's Redis), with a budget no run spends.
+ * `clusterNodes`: use this Redis Cluster (`host:port` strings) as `store.cluster` instead of `redisUrl`.
  */
 export async function startPatgate({
   dir,
@@ -81,9 +102,13 @@ export async function startPatgate({
   nodeArgs: extraNodeArgs = [],
   env = {},
   workers = 1,
+  decision = false,
+  rateLimits = false,
+  clusterNodes,
 }) {
   const port = await freePort();
   const adminPort = await freePort();
+  const decisionPort = decision ? await freePort() : null;
   const config = patgateConfig({
     listen: `127.0.0.1:${port}`,
     adminListen: `127.0.0.1:${adminPort}`,
@@ -94,6 +119,22 @@ export async function startPatgate({
     prefix: KEY_PREFIX,
   });
   if (workers !== 1) config.workers = workers;
+  if (clusterNodes !== undefined) {
+    const { redis_url: _standalone, ...store } = config.store;
+    config.store = { ...store, cluster: { nodes: clusterNodes } };
+  }
+  // The "warm, rate limits on" row: a budget no run spends, so every answer stays a 200.
+  if (rateLimits) {
+    config.rate_limits = {
+      default: { limit: 1_000_000_000, window: '1h', per: 'user' },
+      costs: [{ methods: ['POST', 'PUT', 'PATCH', 'DELETE'], points: 5 }],
+    };
+  }
+  if (decisionPort !== null) {
+    config.decision = { listen: `127.0.0.1:${decisionPort}` };
+    // nginx in front, on the same host: the only peer whose account of a request is believed.
+    config.trusted_proxies = ['127.0.0.1'];
+  }
   const configPath = join(dir, `${name}.json`);
   await writeFile(configPath, JSON.stringify(config, null, 1));
   const logFd = openSync(join(dir, `${name}.log`), 'a');
@@ -112,6 +153,7 @@ export async function startPatgate({
   );
   try {
     await waitForPort(port, 20_000, child);
+    if (decisionPort !== null) await waitForPort(decisionPort, 20_000, child);
     // The first worker listening opens the port; the primary says when every one does.
     if (workers !== 1) await waitForLog(join(dir, `${name}.log`), '"patgate listening"', 20_000);
   } catch (error) {
@@ -123,6 +165,7 @@ export async function startPatgate({
     name,
     url: `http://127.0.0.1:${port}`,
     adminUrl: `http://127.0.0.1:${adminPort}`,
+    decisionUrl: decisionPort === null ? undefined : `http://127.0.0.1:${decisionPort}`,
     pid: child.pid,
     child,
     stop: () => stop(child),

@@ -25,7 +25,7 @@ export function nginxAvailable() {
   return hasCommand(NGINX, ['-v']) || hasCommand('nginx', ['-v']);
 }
 
-function nginxBinary() {
+export function nginxBinary() {
   return hasCommand(NGINX, ['-v']) ? NGINX : 'nginx';
 }
 

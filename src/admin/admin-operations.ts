@@ -4,6 +4,7 @@ import {
   decisionInput,
   memberInput,
   orgAuditQuery,
+  orgTokensQuery,
   policyInput,
   reasonInput,
 } from './org-input.js';
@@ -236,6 +237,7 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
     path: '/v1/orgs/:org/tokens',
     summary: 'The tokens that reach the org now, or will once approved',
     caller: 'org',
+    query: orgTokensQuery,
     responses: { 200: '`{org, tokens: [...]}`' },
   },
   {

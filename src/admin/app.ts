@@ -38,6 +38,8 @@ export interface AdminAppOptions {
   readonly authThrottle?: AuthThrottleOptions;
   /** Reloads the config file as SIGHUP does (`POST /v1/admin/reload`); absent: no such route. */
   readonly reload?: Reload;
+  /** Details `/readyz` adds (the rate limits' state); absent: none. */
+  readonly readiness?: () => Record<string, unknown>;
   /** Webhook subscriptions (`/v1/webhooks`, `/v1/orgs/{org}/webhooks`); absent: no such routes. */
   readonly webhooks?: { readonly store: WebhookStore; readonly allowPrivateTargets: boolean };
 }
@@ -64,9 +66,9 @@ export function createAdminApp(options: AdminAppOptions): Hono<AdminEnv> {
   app.get('/readyz', async (c) => {
     try {
       await store.ping();
-      return c.json({ status: 'ready' });
+      return c.json({ status: 'ready', ...options.readiness?.() });
     } catch {
-      return c.json({ status: 'store unreachable' }, 503);
+      return c.json({ status: 'store unreachable', ...options.readiness?.() }, 503);
     }
   });
   app.get('/metrics', async (c) => {

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import { DEFAULT_ORG_POLICY, type OrgPolicy } from '../grants/owner.js';
+import { parseWindow } from '../limits/window.js';
 import type { AdminApp, AdminDeps } from './context.js';
 import { HttpProblem, notFound, parseInput, readJson, readOptionalJson } from './http.js';
 import { inviteMember } from './invitations.js';
@@ -6,6 +8,40 @@ import { memberInput, policyInput, reasonInput } from './org-input.js';
 import { loginParam } from './params.js';
 import { policyLockout } from './policy-lockout.js';
 import { invitationView, policyView } from './views.js';
+
+/** The allow list and rate limit of the next policy (src/limits/): left out keeps, null or [] removes. */
+function limitsPolicy(
+  input: z.infer<typeof policyInput>,
+  current: OrgPolicy,
+): Pick<OrgPolicy, 'ipAllowList' | 'rateLimit'> {
+  const list = input.ip_allow_list === undefined ? current.ipAllowList : (input.ip_allow_list ?? undefined);
+  const rate =
+    input.rate_limit === undefined
+      ? current.rateLimit
+      : input.rate_limit === null
+        ? undefined
+        : {
+            limit: input.rate_limit.limit,
+            windowSeconds: parseWindow(input.rate_limit.window) ?? 3_600,
+            per: input.rate_limit.per,
+          };
+  return {
+    ...(list === undefined || list.length === 0 ? {} : { ipAllowList: [...list] }),
+    ...(rate === undefined ? {} : { rateLimit: rate }),
+  };
+}
+
+/** `revoke_unused_after_days` of the next policy: left out keeps, null removes. */
+function revokeUnusedPolicy(
+  input: z.infer<typeof policyInput>,
+  current: OrgPolicy,
+): Pick<OrgPolicy, 'revokeUnusedAfterDays'> {
+  const days =
+    input.revoke_unused_after_days === undefined
+      ? current.revokeUnusedAfterDays
+      : (input.revoke_unused_after_days ?? undefined);
+  return days === undefined ? {} : { revokeUnusedAfterDays: days };
+}
 
 /**
  * `/v1/orgs/{org}/policy` and `/members`. The caller is the site admin or an
@@ -31,6 +67,8 @@ export function registerOrgRoutes(app: AdminApp, deps: AdminDeps): void {
         input.max_lifetime_days === undefined ? current.maxLifetimeDays : input.max_lifetime_days,
       classicTokens: input.classic_tokens ?? current.classicTokens,
       fineGrainedTokens: input.fine_grained_tokens ?? current.fineGrainedTokens,
+      ...limitsPolicy(input, current),
+      ...revokeUnusedPolicy(input, current),
     };
     const force = input.force === true;
     if (!force) {

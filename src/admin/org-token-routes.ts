@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import type { AdminApp, AdminDeps, AdminEnv } from './context.js';
 import { HttpProblem, notFound, parseInput, readOptionalJson } from './http.js';
-import { decisionInput, reasonInput } from './org-input.js';
+import { withLastUse } from './last-used-filter.js';
+import { decisionInput, orgTokensQuery, reasonInput } from './org-input.js';
 import { type OrgState, orgMaySee, tokensReachingOrg } from './org-reach.js';
 import { loginParam, tokenIdParam } from './params.js';
 import { tokenView } from './views.js';
@@ -73,10 +74,11 @@ export function registerOrgTokenRoutes(app: AdminApp, deps: AdminDeps): void {
 
   app.get('/v1/orgs/:org/tokens', async (c) => {
     const org = loginParam(c, 'org');
+    const filter = parseInput(orgTokensQuery, c.req.query());
     // One listing for both kinds: classic tokens have no owner to filter on.
     const [all, state] = await Promise.all([store.listTokens({}), orgState(org)]);
-    const reaching = tokensReachingOrg(all, org, state, now());
-    return c.json({ org, tokens: reaching.map((t) => tokenView(t)) });
+    const reaching = await withLastUse(store, tokensReachingOrg(all, org, state, now()), filter);
+    return c.json({ org, tokens: reaching.map((t) => tokenView(t.record, t.lastUsedAt)) });
   });
 
   app.delete('/v1/orgs/:org/tokens/:id', async (c) => {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { LEVELS, type Level } from '../grants/permission.js';
+import { lastUsedQueryFields } from './last-used-filter.js';
+import { ipListInput, windowInput } from './org-input.js';
 
 /** GitHub-style logins: letters, digits, single hyphens, at most 39 characters. */
 export const loginSchema = z
@@ -59,6 +61,14 @@ export const permissionMapSchema = z
 /** Longest lifetime any token may have, whatever the org policy. */
 export const MAX_TOKEN_LIFETIME_DAYS = 366;
 
+/** Set at creation (src/limits/): where the token may be used from, and its own rate limit. */
+const tokenLimitFields = {
+  allowed_ips: ipListInput.min(1).optional(),
+  rate_limit: z
+    .strictObject({ limit: z.int().min(1).max(1_000_000_000), window: windowInput.default('1h') })
+    .optional(),
+};
+
 const fineGrainedInput = z.strictObject({
   kind: z.literal('fine_grained'),
   user: loginSchema,
@@ -68,6 +78,7 @@ const fineGrainedInput = z.strictObject({
   permissions: permissionMapSchema,
   expires_at: expiresAt.optional(),
   expires_in_days: z.int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).optional(),
+  ...tokenLimitFields,
 });
 
 const classicInput = z.strictObject({
@@ -77,6 +88,7 @@ const classicInput = z.strictObject({
   scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1),
   expires_at: expiresAt.optional(),
   expires_in_days: z.int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).optional(),
+  ...tokenLimitFields,
 });
 
 export const createTokenInput = z.discriminatedUnion('kind', [fineGrainedInput, classicInput], {
@@ -96,6 +108,7 @@ export const regenerateTokenInput = z
   .default({});
 
 export const listTokensQuery = z.strictObject({
+  ...lastUsedQueryFields,
   user: loginSchema.optional(),
   resource_owner: loginSchema.optional(),
   status: z.enum(['active', 'pending', 'denied', 'revoked']).optional(),

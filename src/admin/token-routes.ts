@@ -1,6 +1,7 @@
 import type { TokenRecord } from '../grants/token-record.js';
 import type { AdminApp, AdminDeps } from './context.js';
 import { notFound, parseInput, readJson, readOptionalJson } from './http.js';
+import { withLastUse } from './last-used-filter.js';
 import { reasonInput } from './org-input.js';
 import { requireSiteAdmin, tokenIdParam } from './params.js';
 import { createTokenInput, listTokensQuery, regenerateTokenInput } from './token-input.js';
@@ -33,7 +34,8 @@ export function registerTokenRoutes(app: AdminApp, deps: AdminDeps): void {
       ...(filter.resource_owner === undefined ? {} : { resourceOwner: filter.resource_owner.toLowerCase() }),
       ...(filter.status === undefined ? {} : { status: filter.status }),
     });
-    return c.json({ tokens: list.map((t) => tokenView(t)) });
+    const used = await withLastUse(store, list, filter);
+    return c.json({ tokens: used.map((t) => tokenView(t.record, t.lastUsedAt)) });
   });
 
   app.get('/v1/tokens/:id', async (c) => {

@@ -1,5 +1,6 @@
 import type { Level } from '../grants/permission.js';
 import type { TokenRecord } from '../grants/token-record.js';
+import { parseWindow } from '../limits/window.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { generateToken, generateTokenId, hashToken } from '../tokens/format.js';
 import { checkIssuance, InputError, type IssuanceRequest } from './issuance-policy.js';
@@ -39,6 +40,15 @@ export class TokenService {
       name: input.name,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(expiresAt).toISOString(),
+      ...(input.allowed_ips === undefined ? {} : { allowedIps: [...new Set(input.allowed_ips)] }),
+      ...(input.rate_limit === undefined
+        ? {}
+        : {
+            rateLimit: {
+              limit: input.rate_limit.limit,
+              windowSeconds: parseWindow(input.rate_limit.window) ?? 3_600,
+            },
+          }),
     };
     let record: TokenRecord;
     if (input.kind === 'fine_grained') {

@@ -1,5 +1,6 @@
 import type { OrgPolicy } from '../grants/owner.js';
 import type { TokenRecord } from '../grants/token-record.js';
+import { formatWindow } from '../limits/window.js';
 import type { AuditActor, AuditEvent } from '../store/audit-log.js';
 import type { Invitation } from '../store/grant-store.js';
 
@@ -17,6 +18,12 @@ export function tokenView(record: TokenRecord, lastUsedAt: string | null = null)
     ...(record.revokedAt === undefined ? {} : { revoked_at: record.revokedAt }),
     ...(record.regeneratedAt === undefined ? {} : { regenerated_at: record.regeneratedAt }),
     ...(record.statusReason === undefined ? {} : { status_reason: record.statusReason }),
+    ...(record.allowedIps === undefined ? {} : { allowed_ips: record.allowedIps }),
+    ...(record.rateLimit === undefined
+      ? {}
+      : {
+          rate_limit: { limit: record.rateLimit.limit, window: formatWindow(record.rateLimit.windowSeconds) },
+        }),
   };
   if (record.kind === 'classic') {
     return { ...common, scopes: record.scopes };
@@ -35,6 +42,12 @@ export function policyView(p: OrgPolicy): Record<string, unknown> {
     max_lifetime_days: p.maxLifetimeDays,
     classic_tokens: p.classicTokens,
     fine_grained_tokens: p.fineGrainedTokens,
+    ip_allow_list: p.ipAllowList ?? [],
+    rate_limit:
+      p.rateLimit === undefined
+        ? null
+        : { limit: p.rateLimit.limit, window: formatWindow(p.rateLimit.windowSeconds), per: p.rateLimit.per },
+    revoke_unused_after_days: p.revokeUnusedAfterDays ?? null,
   };
 }
 

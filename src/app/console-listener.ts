@@ -1,14 +1,16 @@
 import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { TokenService } from '../admin/token-service.js';
-import type { Config } from '../config/schema.js';
+import type { Config, FeatureLevels } from '../config/schema.js';
 import { createConsoleApp } from '../console/app.js';
 import type { SignInMode } from '../console/context.js';
 import { OidcSignIn } from '../console/oidc-sign-in.js';
+import type { RouteMap } from '../console/pages/deps.js';
 import type { Logger } from '../observability/logger.js';
 import type { TrustedProxies } from '../request/trusted-proxies.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { GrantStore } from '../store/grant-store.js';
+import type { ClusterSettings } from '../store/redis-cluster-client.js';
 import { sentinelConnectionOptions } from '../store/redis-connection.js';
 import { MemorySessionStore } from '../store/session-memory-store.js';
 import { RedisSessionStore } from '../store/session-redis-store.js';
@@ -27,7 +29,12 @@ export interface ConsoleListenerOptions {
   readonly trustedProxies: TrustedProxies;
   /** The grant store was handed in (the demo): sessions stay in memory too. */
   readonly sharedStore: boolean;
+  /** `store.cluster`: sessions live on the Cluster. */
+  readonly cluster?: ClusterSettings;
   readonly env?: NodeJS.ProcessEnv;
+  /** The feature catalogue and route map as configured now (both swap on reload). */
+  readonly features: () => Readonly<Record<string, FeatureLevels>>;
+  readonly routes: () => RouteMap;
 }
 
 /** The console's listener and what it owns; built at startup, listening once `listen` resolves. */
@@ -44,7 +51,7 @@ export function buildConsoleListener(options: ConsoleListenerOptions): ConsoleLi
     idleMs: Math.max(1, Math.round(settings.session.idle_minutes * 60_000)),
     absoluteMs: Math.max(1, Math.round(settings.session.absolute_hours * 3_600_000)),
   };
-  const sessions = buildSessionStore(config, limits, options.sharedStore);
+  const sessions = buildSessionStore(config, limits, options.sharedStore, options.cluster);
   const mode = signInMode(settings, options.trustedProxies, options.env ?? process.env);
   if (mode.kind === 'trusted_header' && config.trusted_proxies.length === 0) {
     logger.warn(
@@ -61,6 +68,9 @@ export function buildConsoleListener(options: ConsoleListenerOptions): ConsoleLi
     mode,
     publicUrl: settings.public_url,
     logger,
+    features: options.features,
+    routes: options.routes,
+    siteAdmins: settings.site_admins,
   });
   const server = createServer(getRequestListener(app.fetch));
   return {
@@ -109,8 +119,22 @@ function signInMode(
   return { kind: 'trusted_header', header: header.toLowerCase(), trustedProxies };
 }
 
-function buildSessionStore(config: Config, limits: SessionLimits, sharedStore: boolean): SessionStore {
+function buildSessionStore(
+  config: Config,
+  limits: SessionLimits,
+  sharedStore: boolean,
+  cluster: ClusterSettings | undefined,
+): SessionStore {
   const { store } = config;
+  if (!sharedStore && cluster !== undefined) {
+    return new RedisSessionStore({
+      url: '',
+      cluster,
+      keyPrefix: store.key_prefix,
+      commandTimeoutMs: store.command_timeout_ms,
+      limits,
+    });
+  }
   if (sharedStore || store.redis_url === undefined) return new MemorySessionStore({ limits });
   const sentinel =
     store.sentinels === undefined || store.sentinel_name === undefined

@@ -8,7 +8,8 @@ import type { JWK } from 'jose';
 import { createAdminApp } from '../admin/app.js';
 import { TokenService } from '../admin/token-service.js';
 import { type AssertionKeys, AssertionSigner, algorithmOf, jwksOf, parseKey } from '../assertion/signer.js';
-import { buildWebhookRuntime, type WebhookRuntime } from '../events/webhook-runtime.js';
+import { requestAccessUrlFor } from '../console/request-access-url.js';
+import { buildWebhookRuntime, EVENT_STREAM_MAX_LEN, type WebhookRuntime } from '../events/webhook-runtime.js';
 import { BodyBudget, UpstreamShares } from '../gateway/body-budget.js';
 import { createDecisionServer } from '../gateway/decision-server.js';
 import { LastUsedRecorder } from '../gateway/last-used.js';
@@ -16,22 +17,28 @@ import { Gateway } from '../gateway/pipeline.js';
 import type { RouteTable } from '../gateway/route-table.js';
 import { createGatewayServer, type GatewayTls, tlsOptions } from '../gateway/server.js';
 import { buildLeakReports } from '../leaks/leak-runtime.js';
+import { buildLimits } from '../limits/limits-runtime.js';
 import type { Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Upstream } from '../proxy/upstream.js';
 import { TrustedProxies } from '../request/trusted-proxies.js';
 import type { LoadConfigResult, LoadedConfig } from '../routes/load-config.js';
+import { buildScheduler } from '../scheduler/scheduler-runtime.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { GrantCache } from '../store/cached-grant-store.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { MemoryAuditLog } from '../store/memory-audit-log.js';
 import { MemoryGrantStore } from '../store/memory-store.js';
 import { RedisAuditLog } from '../store/redis-audit-log.js';
+import type { ClusterNode } from '../store/redis-cluster-connection.js';
+import { RedisClusterGrantStore } from '../store/redis-cluster-store.js';
+import { ClusterKeys } from '../store/redis-keys.js';
 import {
   RedisGrantStore,
   type RedisSentinelOptions,
   sentinelConnectionOptions,
 } from '../store/redis-store.js';
+import { eventStreamKey } from '../store/webhook-redis-store.js';
 import { buildConsoleListener } from './console-listener.js';
 import { formatAddress, listen } from './listen.js';
 import { diffRoutes, type ReloadReport, restartOnlyChanges } from './reload-report.js';
@@ -84,20 +91,41 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   options.shareMetrics?.(metrics);
 
   const store = options.store ?? buildStore(loaded, logger, metrics);
+  // Webhooks, rate limits, leak-report limits and console sessions share the grant store's Redis
+  // (one Redis or a Cluster); with a store handed in (the demo) or the memory store, one process.
+  const sharedRedis =
+    options.store === undefined &&
+    (store instanceof RedisGrantStore || store instanceof RedisClusterGrantStore);
+  const cluster = sharedRedis ? clusterConfig(config.store) : undefined;
+  const onCluster = cluster === undefined ? {} : { cluster };
   const webhooks = buildWebhookRuntime({
     config,
     logger,
-    memory: options.store !== undefined || !(store instanceof RedisGrantStore),
+    memory: !sharedRedis,
     ...redisOptionsOf(loaded),
+    ...onCluster,
   });
   const audit = buildAuditLog(loaded, options.store !== undefined, webhooks);
+  // Expiry notices are settled by the store with their events: in process, into the memory webhook store.
+  if (store instanceof MemoryGrantStore && webhooks.audit.kind === 'sink')
+    store.publishEventsTo(webhooks.audit.sink);
+  const scheduler = buildScheduler({
+    config,
+    store,
+    audit,
+    logger,
+    memory: !sharedRedis,
+    ...redisOptionsOf(loaded),
+    ...onCluster,
+  });
   const leakReports = buildLeakReports({
     config,
     store,
     audit,
     logger,
-    memory: options.store !== undefined || !(store instanceof RedisGrantStore),
+    memory: !sharedRedis,
     ...redisOptionsOf(loaded),
+    ...onCluster,
   });
   const cache = new GrantCache(store, {
     maxEntries: config.cache.max_entries,
@@ -123,6 +151,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       : await loadAssertion(config.identity_assertion, config.upstream.url);
   const bodyBudget = new BodyBudget(limits.body_buffer_total_bytes);
   metrics.observeBodyBuffer(() => bodyBudget.used);
+  // Allow lists and rate limits (src/limits/, docs/rate-limits.md).
+  const requestLimits = buildLimits({
+    config,
+    logger,
+    metrics,
+    memory: !sharedRedis,
+    ...redisOptionsOf(loaded),
+    ...onCluster,
+    routePatterns: new Set(config.routes.map((r) => r.route)),
+  });
   const gateway = new Gateway({
     routes: routeTableOf(loaded),
     cache,
@@ -139,9 +177,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     shares: new UpstreamShares(limits.max_upstream_requests_per_client),
     basePath: config.base_path ?? null,
     dialect: config.compat === 'github' ? 'github' : 'patgate',
+    requestAccessUrl: config.console === undefined ? null : requestAccessUrlFor(config.console.public_url),
     assertion: assertion?.signer ?? null,
     allowedSampleRate: config.log.allowed_sample_rate,
     leakReports: leakReports.revoker.handle,
+    ...(leakReports.scanning === null ? {} : { secretScanning: leakReports.scanning.handle }),
+    limits: requestLimits.limits,
   });
   const tls = config.tls === undefined ? undefined : await readTls(config.tls);
   const gatewayServer = createGatewayServer(gateway, {
@@ -164,6 +205,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     metrics,
     logger,
     adminToken: options.adminToken,
+    readiness: () => requestLimits.readiness(),
     ...(assertion === undefined ? {} : { jwks: assertion.jwks }),
     ...(options.readConfig === undefined ? {} : { reload: () => reload() }),
     webhooks: { store: webhooks.store, allowPrivateTargets: webhooks.allowPrivateTargets },
@@ -209,6 +251,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           logger,
           trustedProxies,
           sharedStore: options.store !== undefined,
+          ...onCluster,
+          features: () => features,
+          routes: () => routeTableOf(current),
         });
   let consoleInfo: string | undefined;
   let gatewayInfo: string;
@@ -232,6 +277,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       lastUsed.close(),
       webhooks.close(),
       leakReports.close(),
+      scheduler.close(),
+      Promise.resolve(requestLimits.close()),
       options.store ? Promise.resolve() : store.close(),
       audit instanceof RedisAuditLog ? audit.close() : Promise.resolve(),
     ]);
@@ -239,6 +286,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   // Deliveries run beside the listeners, never on a request's path.
   webhooks.start();
+  // Expiry notices and revoke_unused_after_days: on whichever instance holds the lease.
+  scheduler.scheduler.start();
 
   // Two overlapping reads of the file must not land out of order and leave the older map in effect.
   let reloads: Promise<unknown> = Promise.resolve();
@@ -312,8 +361,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await closeServer(adminServer);
       await consoleListener?.close();
       await lastUsed.close();
+      await scheduler.close();
       await webhooks.close();
       await leakReports.close();
+      requestLimits.close();
       await upstream.close();
       if (options.store === undefined) await store.close();
       if (audit instanceof RedisAuditLog) await audit.close();
@@ -324,6 +375,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 function buildStore(loaded: LoadedConfig, logger: Logger, metrics: Metrics): GrantStore {
   const { store } = loaded.config;
   const sentinel = sentinelConfig(store);
+  const cluster = clusterConfig(store);
+  if (cluster !== undefined) {
+    return new RedisClusterGrantStore({
+      ...cluster,
+      keyPrefix: store.key_prefix,
+      // Beside the expiry index (one slot), so that settling a notice stays one step.
+      eventStream: {
+        key: eventStreamKey(new ClusterKeys(store.key_prefix).sidePrefix()),
+        maxLen: EVENT_STREAM_MAX_LEN,
+      },
+      commandTimeoutMs: store.command_timeout_ms,
+      logger,
+      observer: {
+        invalidationLag: (seconds) => metrics.invalidationLag.observe(seconds),
+        commandFailed: (kind) => metrics.storeCommandFailures.inc({ kind }),
+      },
+    });
+  }
   if (store.redis_url === undefined) {
     logger.warn(
       'no store.redis_url: using the in-memory store (one process, lost on restart, not for production); set store.redis_url or PATGATE_REDIS_URL',
@@ -334,6 +403,8 @@ function buildStore(loaded: LoadedConfig, logger: Logger, metrics: Metrics): Gra
     url: store.redis_url,
     keyPrefix: store.key_prefix,
     commandTimeoutMs: store.command_timeout_ms,
+    // Settled expiry notices append their events to the webhook event stream in the same step.
+    eventStream: { key: eventStreamKey(store.key_prefix), maxLen: EVENT_STREAM_MAX_LEN },
     logger,
     observer: {
       invalidationLag: (seconds) => metrics.invalidationLag.observe(seconds),
@@ -345,18 +416,36 @@ function buildStore(loaded: LoadedConfig, logger: Logger, metrics: Metrics): Gra
 
 function sentinelConfig(store: LoadedConfig['config']['store']): RedisSentinelOptions | undefined {
   if (store.sentinels === undefined || store.sentinel_name === undefined) return undefined;
-  return sentinelOf(store.sentinels, store.sentinel_name);
+  return {
+    ...sentinelOf(store.sentinels, store.sentinel_name),
+    ...(store.sentinel_password === undefined ? {} : { password: store.sentinel_password }),
+  };
 }
 
 function sentinelOf(addresses: readonly string[], name: string): RedisSentinelOptions {
+  return { name, sentinels: addresses.map(hostPortOf) };
+}
+
+function hostPortOf(address: string): ClusterNode {
+  const colon = address.lastIndexOf(':');
+  // "[::1]:26379": the brackets are URL syntax, not part of the host.
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(address.slice(colon + 1)) };
+}
+
+/** `store.cluster` as the Cluster store and audit log take it. */
+export function clusterConfig(
+  store: LoadedConfig['config']['store'],
+): { nodes: ClusterNode[]; nodeOptions: { username?: string; password?: string; tls?: object } } | undefined {
+  const { cluster } = store;
+  if (cluster === undefined) return undefined;
   return {
-    name,
-    sentinels: addresses.map((address) => {
-      const colon = address.lastIndexOf(':');
-      // "[::1]:26379": the brackets are URL syntax, not part of the host.
-      const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-      return { host, port: Number(address.slice(colon + 1)) };
-    }),
+    nodes: cluster.nodes.map(hostPortOf),
+    nodeOptions: {
+      ...(cluster.username === undefined ? {} : { username: cluster.username }),
+      ...(cluster.password === undefined ? {} : { password: cluster.password }),
+      ...(cluster.tls ? { tls: {} } : {}),
+    },
   };
 }
 
@@ -366,6 +455,18 @@ function buildAuditLog(loaded: LoadedConfig, sharedStore: boolean, webhooks: Web
   const { store } = loaded.config;
   // The audit write is where webhook events are written: in one step with the entry.
   const { audit: events } = webhooks;
+  const cluster = clusterConfig(store);
+  if (!sharedStore && cluster !== undefined) {
+    // Shared and durable on a Cluster too, its webhook events in the same slot (`{_side}`).
+    return new RedisAuditLog({
+      url: '',
+      cluster,
+      keyPrefix: new ClusterKeys(store.key_prefix).sidePrefix(),
+      commandTimeoutMs: store.command_timeout_ms,
+      maxEvents: AUDIT_MAX_EVENTS,
+      ...(events.kind === 'stream' ? { eventStream: { key: events.key, maxLen: events.maxLen } } : {}),
+    });
+  }
   if (sharedStore || store.redis_url === undefined || events.kind === 'sink') {
     return new MemoryAuditLog(AUDIT_MAX_EVENTS, Date.now, events.kind === 'sink' ? events.sink : undefined);
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { request } from 'undici';
 import { formatAddress, ListenError, listen } from '../app/listen.js';
 import { type Runtime, startRuntime } from '../app/runtime.js';
@@ -6,21 +7,46 @@ import { createLogger } from '../observability/logger.js';
 import { loadConfigText } from '../routes/load-config.js';
 import { MemoryGrantStore } from '../store/memory-store.js';
 import { AdminClient } from './admin-client.js';
+import { DEMO_PEOPLE, type DemoIdentityProvider, startDemoIdentityProvider } from './demo-oidc.js';
 import { createDemoUpstream } from './demo-upstream.js';
 
-const demoConfig = (upstreamUrl: string, port: number, adminPort: number): string => `
+/** A port nothing listens on right now (the console's, when the gateway's is 0). */
+async function anyFreePort(): Promise<number> {
+  const probe = createServer();
+  const address = await listen(probe, '127.0.0.1:0');
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return address.port;
+}
+
+/** The console's sign-in for the demo: the local provider, its client and the demo people. */
+interface DemoConsole {
+  readonly port: number;
+  readonly provider: DemoIdentityProvider;
+}
+
+const DEMO_SECRET_ENV = 'PATGATE_DEMO_OIDC_SECRET';
+
+const demoConfig = (upstreamUrl: string, port: number, adminPort: number, console: DemoConsole): string => `
 listen: "127.0.0.1:${port}"
+console:
+  listen: "127.0.0.1:${console.port}"
+  public_url: "http://127.0.0.1:${console.port}"
+  oidc:
+    issuer: "${console.provider.issuer}"
+    client_id: "${console.provider.clientId}"
+    client_secret_env: ${DEMO_SECRET_ENV}
+  site_admins: [alice]
 upstream:
   url: "${upstreamUrl}"
   timeout_ms: 5000
 admin:
   listen: "127.0.0.1:${adminPort}"
 features:
-  metadata: [read]
-  contents: [read, write]
-  issues: [read, write]
-  pull_requests: [read, write]
-  members: [read, write]
+  metadata: { levels: [read], title: "Metadata", description: "Repository names and settings (every token holds it)" }
+  contents: { levels: [read, write], title: "Contents", description: "Files, commits and branches" }
+  issues: { levels: [read, write], title: "Issues", description: "Issues and their comments" }
+  pull_requests: { levels: [read, write], title: "Pull requests", description: "Pull requests and merges" }
+  members: { levels: [read, write], title: "Members", description: "The organization's members" }
 routes:
   - route: "GET /repos/{owner}/{repo}"
     permission: "metadata:read"
@@ -65,8 +91,13 @@ export async function demo(options: DemoOptions): Promise<number> {
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
   const upstream = createDemoUpstream();
   const upstreamAddr = formatAddress(await listen(upstream, '127.0.0.1:0'));
+  // The console's URL must be known before the provider registers its callback: beside the
+  // gateway's port, or any free one when the gateway's is.
+  const consolePort = options.port === 0 ? await anyFreePort() : options.port + 3;
+  const provider = await startDemoIdentityProvider(`http://127.0.0.1:${consolePort}/console/callback`);
+  process.env[DEMO_SECRET_ENV] = provider.clientSecret;
   const loaded = loadConfigText(
-    demoConfig(`http://${upstreamAddr}`, options.port, options.adminPort),
+    demoConfig(`http://${upstreamAddr}`, options.port, options.adminPort, { port: consolePort, provider }),
     'demo.yaml',
   );
   if (!loaded.ok) throw new Error(`demo config is invalid: ${loaded.errors.join('; ')}`);
@@ -82,7 +113,9 @@ export async function demo(options: DemoOptions): Promise<number> {
     });
   } catch (error) {
     upstream.close();
+    await provider.close();
     if (!(error instanceof ListenError)) throw error;
+    // The console's port follows the gateway's (+3), so --port moves both.
     const option = error.address.endsWith(`:${options.adminPort}`) ? '--admin-port' : '--port';
     process.stderr.write(
       `patgate: demo ${option} ${error.address}: ${error.reason}; pick another port with ${option}, or 0 for any free one\n`,
@@ -130,6 +163,14 @@ export async function demo(options: DemoOptions): Promise<number> {
     expires_in_days: 1,
   });
   await admin.call('DELETE', `/v1/tokens/${doomed.id}`);
+  // acme becomes a registered org with two people; new tokens for it wait for an admin's approval.
+  await admin.call('PUT', '/v1/orgs/acme/members/alice', { role: 'admin' });
+  await admin.call('PUT', '/v1/orgs/acme/members/bob', { role: 'member' });
+  await admin.call('PUT', '/v1/orgs/acme/policy', {
+    require_approval: true,
+    max_lifetime_days: 90,
+    force: true,
+  });
   const guess = 'pgt_000000000000000000000000000000000000';
   out('Sample tokens, created through POST /v1/tokens (paste these lines into your shell):');
   out(`export READER=${reader.token}   # alice: acme/api only, issues:read + contents:read`);
@@ -237,17 +278,29 @@ export async function demo(options: DemoOptions): Promise<number> {
     out();
   }
 
+  const consoleUrl = `http://127.0.0.1:${consolePort}`;
+  out(`Console: ${consoleUrl}/console/`);
+  out(`  sign in at the local identity provider (${provider.issuer}) as one of:`);
+  for (const [login, who] of Object.entries(DEMO_PEOPLE)) out(`    ${login}: ${who}`);
+  out('  acme needs an admin to approve new tokens: make one as bob, approve it as alice.');
+  out(
+    `  try: ${consoleUrl}/console/tokens/new?name=triage&owner=acme&repositories=api&permissions=issues:write&expires_in_days=7`,
+  );
+  out();
+
   if (options.once) {
     await runtime.close(1_000);
     upstream.close();
+    await provider.close();
     return 0;
   }
   out('The gateway keeps running so that you can paste the lines above (the export lines first).');
   out('Press Ctrl-C to stop.');
   return new Promise<number>((resolve) => {
     process.once('SIGINT', () => {
-      void runtime.close(1_000).then(() => {
+      void runtime.close(1_000).then(async () => {
         upstream.close();
+        await provider.close();
         resolve(0);
       });
     });

@@ -9,9 +9,32 @@ import {
   text,
   withAdminOptions,
 } from './admin-client.js';
-import { tokenTable } from './token-commands.js';
+import { type ListTokenOptions, tokenTable } from './token-commands.js';
 
 type PolicyValue = boolean | number | string | null;
+
+/** `--ip-allow-list 10.0.0.0/8,2001:db8::/32`, or `none`. */
+function ipListOption(value: string): string[] | null {
+  return value === 'none'
+    ? null
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+
+/** `--rate-limit 5000/1h/user` (window and scope optional), or `none`. */
+function rateLimitOption(value: string): Record<string, unknown> | null {
+  if (value === 'none') return null;
+  const match = /^([1-9][0-9]*)(?:\/([1-9][0-9]*[smhd]))?(?:\/(user|token|org))?$/.exec(value);
+  if (match === null)
+    throw new InvalidArgumentError('expected points/window/per, e.g. 5000/1h/user, or none');
+  return {
+    limit: Number(match[1]),
+    ...(match[2] === undefined ? {} : { window: match[2] }),
+    ...(match[3] === undefined ? {} : { per: match[3] }),
+  };
+}
 
 /**
  * `--set key=value`: `true`/`false` and whole numbers become JSON booleans and
@@ -44,6 +67,10 @@ function describePolicy(p: Json): string {
     ['max_lifetime_days', p.max_lifetime_days === null ? 'none' : text(p.max_lifetime_days)],
     ['classic_tokens', text(p.classic_tokens)],
     ['fine_grained_tokens', text(p.fine_grained_tokens)],
+    [
+      'revoke_unused_after_days',
+      p.revoke_unused_after_days == null ? 'none' : text(p.revoke_unused_after_days),
+    ],
   ]);
 }
 
@@ -129,22 +156,45 @@ export function registerOrgCommands(program: Command): void {
   )
     .option(
       '--set <key=value>',
-      'require_approval=true|false, max_lifetime_days=N|none, classic_tokens=allowed|blocked, fine_grained_tokens=allowed|blocked; repeatable',
+      'require_approval=true|false, max_lifetime_days=N|none, classic_tokens=allowed|blocked, fine_grained_tokens=allowed|blocked, revoke_unused_after_days=N|none; repeatable',
       setting,
       {},
     )
     .option('--force', 'apply a policy even if it leaves no org admin able to act (the site admin still can)')
+    .option(
+      '--ip-allow-list <cidrs>',
+      'comma-separated CIDR blocks requests reaching the org may come from; "none" removes the list',
+      ipListOption,
+    )
+    .option(
+      '--rate-limit <points/window[/per]>',
+      'the org\'s rate limit, e.g. 5000/1h/user; "none" removes it',
+      rateLimitOption,
+    )
     .action(
       async (
         name: string,
-        o: AdminCommandOptions & { set: Record<string, PolicyValue>; force?: boolean },
+        o: AdminCommandOptions & {
+          set: Record<string, PolicyValue>;
+          force?: boolean;
+          ipAllowList?: string[] | null;
+          rateLimit?: Record<string, unknown> | null;
+        },
       ) => {
-        const change = Object.keys(o.set).length > 0;
+        const limits = {
+          ...(o.ipAllowList === undefined ? {} : { ip_allow_list: o.ipAllowList }),
+          ...(o.rateLimit === undefined ? {} : { rate_limit: o.rateLimit }),
+        };
+        const change = Object.keys(o.set).length > 0 || Object.keys(limits).length > 0;
         await runAdminCall(
           o,
           (client) =>
             change
-              ? client.call('PUT', orgPath(name, 'policy'), { ...o.set, ...(o.force ? { force: true } : {}) })
+              ? client.call('PUT', orgPath(name, 'policy'), {
+                  ...o.set,
+                  ...limits,
+                  ...(o.force ? { force: true } : {}),
+                })
               : client.call('GET', orgPath(name, 'policy')),
           (r) => describePolicy(r as Json),
         );
@@ -266,13 +316,20 @@ export function registerOrgCommands(program: Command): void {
       .command('tokens')
       .argument('<org>')
       .description('tokens that reach the org (and those awaiting approval)'),
-  ).action(async (name: string, o: AdminCommandOptions) => {
-    await runAdminCall(
-      o,
-      (client) => client.call('GET', orgPath(name, 'tokens')),
-      (r) => tokenTable((r as { tokens: Json[] }).tokens),
-    );
-  });
+  )
+    .option('--last-used-before <iso8601>', 'only tokens last used before this instant')
+    .option('--last-used-after <iso8601>', 'only tokens last used after this instant')
+    .action(async (name: string, o: AdminCommandOptions & ListTokenOptions) => {
+      const q = new URLSearchParams();
+      if (o.lastUsedBefore) q.set('last_used_before', o.lastUsedBefore);
+      if (o.lastUsedAfter) q.set('last_used_after', o.lastUsedAfter);
+      const qs = q.toString();
+      await runAdminCall(
+        o,
+        (client) => client.call('GET', `${orgPath(name, 'tokens')}${qs === '' ? '' : `?${qs}`}`),
+        (r) => tokenTable((r as { tokens: Json[] }).tokens),
+      );
+    });
 
   withAdminOptions(
     org

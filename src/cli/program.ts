@@ -117,6 +117,35 @@ export function buildProgram(): Command {
       process.exitCode = await routesExplain(file, method, path, out, err);
     });
 
+  const store = program.command('store').description('work on a Redis store directly');
+  store
+    .command('migrate')
+    .description(
+      'copy a store between the standalone layout (redis://host:port) and the Cluster layout (redis+cluster://host:port,host:port); idempotent',
+    )
+    .requiredOption('--from <url>', 'the store to read')
+    .requiredOption('--to <url>', 'the store to write')
+    .option('--key-prefix <prefix>', 'store.key_prefix of both stores', 'patgate:')
+    .option('--dry-run', 'read everything and print the counts; write nothing')
+    .action(async (o: { from: string; to: string; keyPrefix: string; dryRun?: boolean }) => {
+      const { migrateStore } = await import('./store-migrate.js');
+      try {
+        const counts = await migrateStore({
+          from: o.from,
+          to: o.to,
+          keyPrefix: o.keyPrefix,
+          dryRun: o.dryRun === true,
+        });
+        const verb = o.dryRun === true ? 'would copy' : 'copied';
+        process.stdout.write(`${verb}:\n`);
+        for (const [key, value] of Object.entries(counts)) process.stdout.write(`  ${key}: ${value}\n`);
+        process.exitCode = 0;
+      } catch (err) {
+        process.stderr.write(`patgate store migrate: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+
   registerTokenCommands(program);
   registerOrgCommands(program);
   return program;

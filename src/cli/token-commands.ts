@@ -88,6 +88,29 @@ interface CreateOptions extends AdminCommandOptions {
   scope: string[];
   expiresInDays?: number;
   expiresAt?: string;
+  allowedIp: string[];
+  rateLimit?: { limit: number; window: string };
+}
+
+/** `--rate-limit 1000/1h`: the token's own budget (docs/rate-limits.md). */
+function rateLimitOption(value: string): { limit: number; window: string } {
+  const match = /^([1-9][0-9]*)\/([1-9][0-9]*[smhd])$/.exec(value);
+  if (match === null) throw new InvalidArgumentError('expected points/window, e.g. 1000/1h');
+  return { limit: Number(match[1]), window: match[2] as string };
+}
+
+/** Where the token may be used from, and its own budget, when asked for. */
+function limitsOf(o: CreateOptions): Record<string, unknown> {
+  return {
+    ...(o.allowedIp.length === 0 ? {} : { allowed_ips: o.allowedIp }),
+    ...(o.rateLimit === undefined ? {} : { rate_limit: o.rateLimit }),
+  };
+}
+
+/** GitHub's last-used filters, as `token list` and `org tokens` take them. */
+export interface ListTokenOptions {
+  readonly lastUsedBefore?: string;
+  readonly lastUsedAfter?: string;
 }
 
 /** `patgate token create|list|show|revoke|regenerate`: the admin API from a terminal. */
@@ -107,6 +130,13 @@ export function registerTokenCommands(program: Command): void {
     .option('--scope <scope>', 'read, write or admin, repeatable (classic)', collect, [])
     .option('--expires-in-days <n>', 'lifetime in days', days)
     .option('--expires-at <rfc3339>', 'expiry instant')
+    .option(
+      '--allowed-ip <cidr>',
+      'a client address or CIDR block the token may be used from, repeatable',
+      collect,
+      [],
+    )
+    .option('--rate-limit <points/window>', "the token's own rate limit, e.g. 1000/1h", rateLimitOption)
     .action(async (o: CreateOptions, cmd: Command) => {
       if (o.kind !== 'classic' && o.repos === undefined) {
         // A token that reaches every repository must be asked for, never a default.
@@ -118,7 +148,7 @@ export function registerTokenCommands(program: Command): void {
       const repos = o.repos ?? '';
       const body =
         o.kind === 'classic'
-          ? { kind: 'classic', user: o.user, name: o.name, scopes: o.scope, ...expiryOf(o) }
+          ? { kind: 'classic', user: o.user, name: o.name, scopes: o.scope, ...expiryOf(o), ...limitsOf(o) }
           : {
               kind: o.kind,
               user: o.user,
@@ -127,6 +157,7 @@ export function registerTokenCommands(program: Command): void {
               repositories: repos === 'all' ? 'all' : repos.split(',').filter(Boolean),
               permissions: Object.fromEntries(o.permission.map((p) => p.split(':') as [string, string])),
               ...expiryOf(o),
+              ...limitsOf(o),
             };
       await runAdminCall(o, (client) => client.call('POST', '/v1/tokens', body), withSecret);
     });
@@ -135,18 +166,26 @@ export function registerTokenCommands(program: Command): void {
     .option('--user <login>', 'only tokens of this user')
     .option('--owner <login>', 'only fine-grained tokens for this resource owner')
     .option('--status <status>', 'active, pending, denied or revoked')
-    .action(async (o: AdminCommandOptions & { user?: string; owner?: string; status?: string }) => {
-      const q = new URLSearchParams();
-      if (o.user) q.set('user', o.user);
-      if (o.owner) q.set('resource_owner', o.owner);
-      if (o.status) q.set('status', o.status);
-      const qs = q.toString();
-      await runAdminCall(
-        o,
-        (client) => client.call('GET', `/v1/tokens${qs === '' ? '' : `?${qs}`}`),
-        (r) => tokenTable((r as { tokens: Json[] }).tokens),
-      );
-    });
+    .option('--last-used-before <iso8601>', 'only tokens last used before this instant')
+    .option('--last-used-after <iso8601>', 'only tokens last used after this instant')
+    .action(
+      async (
+        o: AdminCommandOptions & ListTokenOptions & { user?: string; owner?: string; status?: string },
+      ) => {
+        const q = new URLSearchParams();
+        if (o.user) q.set('user', o.user);
+        if (o.owner) q.set('resource_owner', o.owner);
+        if (o.status) q.set('status', o.status);
+        if (o.lastUsedBefore) q.set('last_used_before', o.lastUsedBefore);
+        if (o.lastUsedAfter) q.set('last_used_after', o.lastUsedAfter);
+        const qs = q.toString();
+        await runAdminCall(
+          o,
+          (client) => client.call('GET', `/v1/tokens${qs === '' ? '' : `?${qs}`}`),
+          (r) => tokenTable((r as { tokens: Json[] }).tokens),
+        );
+      },
+    );
 
   withAdminOptions(
     token.command('show').argument('<id>').description('show one token, with its last use'),

@@ -1,6 +1,8 @@
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+import { parseWindow } from '../limits/window.js';
 import { parseCidr } from './cidr.js';
-import { LEVELS } from './permission.js';
+import { LEVELS, type Level } from './permission.js';
 
 /** `host:port`, `[v6]:port` or `:port`. Port 0 asks the OS for a free one. */
 const listenAddress = z
@@ -17,8 +19,8 @@ const hostPort = z
     return port >= 1 && port <= 65535;
   }, 'port must be 1-65535');
 
-const CLUSTER_REFUSED =
-  "Redis Cluster is not supported: patgate's scripts read keys across hash slots; use one primary, or Sentinel (store.sentinels)";
+const CLUSTER_SEEDS =
+  'a Redis Cluster is configured as store.cluster.nodes: ["host:port", ...], not as several hosts in one URL';
 
 /** The authority of a redis URL without its credentials (which may hold any character). */
 function hostsOf(url: string): string {
@@ -142,6 +144,34 @@ const headerName = z
   .string()
   .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected a header name, e.g. "X-Forwarded-User"');
 
+/** A feature's levels, with the title and description the console shows beside it, when given. */
+export type FeatureLevels = Level[] & { readonly title?: string; readonly description?: string };
+
+const featureLevels = z.array(z.enum(LEVELS)).min(1);
+
+/**
+ * A feature: its levels (`[read, write]`), or `{ levels, title, description }` for the
+ * console's permission picker. Either way the result is the levels array, so every reader of
+ * the catalogue keeps reading levels; the console reads the title and description off it.
+ */
+const featureSchema = z
+  .union([
+    featureLevels,
+    z.strictObject({
+      levels: featureLevels,
+      title: z.string().min(1).max(100).optional(),
+      description: z.string().min(1).max(500).optional(),
+    }),
+  ])
+  .transform((value): FeatureLevels => {
+    if (Array.isArray(value)) return value;
+    const levels: FeatureLevels = [...value.levels];
+    return Object.assign(levels, {
+      ...(value.title === undefined ? {} : { title: value.title }),
+      ...(value.description === undefined ? {} : { description: value.description }),
+    });
+  });
+
 /**
  * The people-facing console (docs/console.md): its own listener, signed in with OIDC or
  * behind an SSO proxy that names the user in a header (believed only from trusted_proxies).
@@ -174,6 +204,15 @@ const consoleSchema = z
       })
       .optional(),
     trusted_identity_header: headerName.optional(),
+    // People (patgate logins) who see every org's pages, token search and the route map.
+    site_admins: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, 'expected a login')
+          .transform((s) => s.toLowerCase()),
+      )
+      .default([]),
     session: z
       .strictObject({
         // Fractions are allowed (tests use seconds).
@@ -218,6 +257,86 @@ const leakReportsSchema = z
   })
   .default({ per_address_per_hour: 60 });
 
+/** A PEM public key that is an ECDSA P-256 key, as GitHub's secret scanning keys are. */
+function isP256PublicKeyPem(pem: string): boolean {
+  try {
+    const key = createPublicKey(pem);
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * GitHub's secret scanning partner endpoint (POST /_patgate/secret-scanning): the keys in
+ * the shape of GitHub's public-keys document (https://api.github.com/meta/public_keys/secret_scanning).
+ */
+const secretScanningSchema = z.strictObject({
+  public_keys: z
+    .array(
+      z.strictObject({
+        key_identifier: z.string().min(1).max(512),
+        key: z.string().refine(isP256PublicKeyPem, 'expected a PEM ECDSA P-256 public key'),
+        is_current: z.boolean().default(false),
+      }),
+    )
+    .min(1),
+  // Requests one client address may make per hour (GitHub sends from a few addresses).
+  per_address_per_hour: z.int().positive().max(1_000_000).default(1_000),
+});
+
+/** The fleet-wide scheduler: expiry events and `revoke_unused_after_days` (docs/events.md). */
+const schedulerSchema = z
+  .strictObject({
+    // How often the instance holding the scheduler lock looks for due expiry notices.
+    interval_ms: z.int().min(50).max(3_600_000).default(60_000),
+    // How often it sweeps for tokens unused past their org's revoke_unused_after_days.
+    unused_sweep_interval_ms: z.int().min(50).max(86_400_000).default(3_600_000),
+  })
+  .default({ interval_ms: 60_000, unused_sweep_interval_ms: 3_600_000 });
+
+/** `30s`, `15m`, `1h`, `1d`: a rate-limit window, aligned to the epoch (docs/rate-limits.md). */
+const rateWindow = z
+  .string()
+  .refine((w) => parseWindow(w) !== null, 'expected a window like "1h", "15m", "30s" or "1d" (1 s to 7 d)');
+
+const HTTP_METHOD = /^[A-Z]+$/;
+
+/**
+ * GitHub's model of rate limits (docs/rate-limits.md): points per window, shared by every
+ * instance through Redis; off when absent.
+ */
+const rateLimitsSchema = z.strictObject({
+  default: z.strictObject({
+    limit: z.int().min(1).max(1_000_000_000),
+    window: rateWindow.default('1h'),
+    per: z.enum(['user', 'token', 'org']).default('user'),
+  }),
+  // What a request costs (1 point otherwise): the first entry naming its route, else its method.
+  costs: z
+    .array(
+      z
+        .strictObject({
+          methods: z
+            .array(z.string().regex(HTTP_METHOD, 'expected an upper-case method, e.g. "POST"'))
+            .min(1)
+            .optional(),
+          route: z.string().min(1).optional(),
+          points: z.int().min(0).max(1_000_000),
+        })
+        .refine((c) => (c.methods === undefined) !== (c.route === undefined), {
+          message: 'a cost names exactly one of "methods" or "route"',
+        }),
+    )
+    .default([]),
+  // The secondary limit: one token's requests in flight on an instance.
+  concurrency: z
+    .strictObject({ per: z.literal('token').default('token'), max: z.int().min(1).max(100_000).default(100) })
+    .default({ per: 'token', max: 100 }),
+  // How often each instance reconciles its counts with Redis.
+  reconcile_interval_ms: z.int().min(10).max(5_000).default(100),
+});
+
 export const configSchema = z.strictObject({
   listen: listenAddress.default('127.0.0.1:8080'),
   upstream: z.strictObject({
@@ -232,7 +351,7 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
         // "redis://a:6379,b:6379" is how some clients spell a cluster seed list.
-        .refine((url) => !hostsOf(url).includes(','), CLUSTER_REFUSED)
+        .refine((url) => !hostsOf(url).includes(','), CLUSTER_SEEDS)
         .optional(),
       key_prefix: z
         .string()
@@ -242,7 +361,17 @@ export const configSchema = z.strictObject({
       // Sentinel: the primary is asked of these; redis_url still gives credentials, database and TLS.
       sentinels: z.array(hostPort).min(1).optional(),
       sentinel_name: z.string().min(1).optional(),
-      cluster: z.never({ error: CLUSTER_REFUSED }).optional(),
+      // Sentinels that require AUTH (their own password, not the primary's in redis_url).
+      sentinel_password: z.string().min(1).optional(),
+      // Redis Cluster (Redis >= 7, sharded pub/sub): any of these nodes tells patgate the rest.
+      cluster: z
+        .strictObject({
+          nodes: z.array(hostPort).min(1),
+          username: z.string().min(1).optional(),
+          password: z.string().min(1).optional(),
+          tls: z.boolean().default(false),
+        })
+        .optional(),
     })
     .superRefine((store, ctx) => {
       if ((store.sentinels === undefined) !== (store.sentinel_name === undefined)) {
@@ -250,6 +379,27 @@ export const configSchema = z.strictObject({
           code: 'custom',
           path: [store.sentinels === undefined ? 'sentinels' : 'sentinel_name'],
           message: 'sentinels and sentinel_name go together',
+        });
+      }
+      if (store.sentinel_password !== undefined && store.sentinels === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sentinel_password'],
+          message: 'sentinel_password needs sentinels',
+        });
+      }
+      if (store.cluster !== undefined && store.redis_url !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redis_url'],
+          message: 'store.redis_url and store.cluster exclude each other (PATGATE_REDIS_URL sets redis_url)',
+        });
+      }
+      if (store.cluster !== undefined && store.sentinels !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cluster'],
+          message: 'store.cluster and store.sentinels exclude each other: a Cluster fails over by itself',
         });
       }
       if (store.sentinels !== undefined && store.redis_url === undefined) {
@@ -275,7 +425,7 @@ export const configSchema = z.strictObject({
     .default({ listen: '127.0.0.1:8081' }),
   features: z.record(
     z.string().regex(/^[a-z][a-z0-9_]*$/, 'feature names are lowercase letters, digits and _'),
-    z.array(z.enum(LEVELS)).min(1),
+    featureSchema,
   ),
   routes: z.array(routeSchema),
   implicit: z.array(permissionText).default([]),
@@ -344,6 +494,9 @@ export const configSchema = z.strictObject({
   console: consoleSchema.optional(),
   webhooks: webhooksSchema,
   leak_reports: leakReportsSchema,
+  rate_limits: rateLimitsSchema.optional(),
+  secret_scanning: secretScanningSchema.optional(),
+  scheduler: schedulerSchema,
 });
 
 /** The config as written by the operator, after defaults. */

@@ -74,28 +74,39 @@ export function authenticatePerson(options: AuthenticatePersonOptions): Middlewa
   return async function authenticateConsolePerson(c, next) {
     const person = await identifyPerson(c, mode, sessions);
     if (person === null) throw unauthenticated();
-    if (!SAFE_METHODS.has(c.req.method)) {
-      const presented = c.req.header(CSRF_HEADER) ?? (await csrfFormField(c));
-      const expected = person.session?.session.csrfToken;
-      if (presented === undefined || expected === undefined || !timingSafeEqualString(presented, expected)) {
-        logger.warn(
-          { user: person.user, method: c.req.method, path: c.req.path, session: person.session !== null },
-          'console request refused: CSRF token missing or wrong',
-        );
-        throw new HttpProblem(
-          403,
-          'csrf_failed',
-          'CSRF token missing or wrong',
-          person.session === null
-            ? 'changes need a console session; sign in at /console/login'
-            : `send the session's CSRF token in ${CSRF_HEADER} or the ${CSRF_FIELD} form field`,
-        );
-      }
-    }
+    if (!SAFE_METHODS.has(c.req.method)) await checkCsrf(c, person, logger);
     c.set('actor', { kind: 'user', user: person.user, tokenId: null });
     people.set(c.req.raw, person);
     await next();
   };
+}
+
+/**
+ * Refuses (403 `csrf_failed`) a call that changes something without the session's CSRF
+ * token (`X-CSRF-Token`, or the `_csrf` form field), compared in constant time.
+ */
+export async function checkCsrf(c: Context, person: Person, logger: Logger): Promise<void> {
+  const presented = c.req.header(CSRF_HEADER) ?? (await csrfFormField(c));
+  const expected = person.session?.session.csrfToken;
+  if (presented === undefined || expected === undefined || !timingSafeEqualString(presented, expected)) {
+    logger.warn(
+      { user: person.user, method: c.req.method, path: c.req.path, session: person.session !== null },
+      'console request refused: CSRF token missing or wrong',
+    );
+    throw new HttpProblem(
+      403,
+      'csrf_failed',
+      'CSRF token missing or wrong',
+      person.session === null
+        ? 'changes need a console session; sign in at /console/login'
+        : `send the session's CSRF token in ${CSRF_HEADER} or the ${CSRF_FIELD} form field`,
+    );
+  }
+}
+
+/** Whether a method changes nothing, and so needs no CSRF token. */
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method);
 }
 
 /** `_csrf` from a form body (pages without JavaScript); undefined for any other body. */

@@ -45,3 +45,30 @@ describe('config: console', () => {
     expect(parse({ oidc: { ...oidc, issuer: 'http://127.0.0.1:9000' } }).success).toBe(true);
   });
 });
+
+describe('config: console site admins and feature titles', () => {
+  it('lower-cases site admins and refuses what is no login', () => {
+    expect(parse({ oidc, site_admins: ['Alice'] }).data?.console?.site_admins).toEqual(['alice']);
+    expect(parse({ oidc, site_admins: ['alice@example.com'] }).success).toBe(false);
+  });
+
+  it('reads a feature as levels, or as levels with a title and description', () => {
+    const result = configSchema.safeParse({
+      ...base,
+      features: {
+        issues: [`read`, 'write'],
+        contents: { levels: ['read'], title: 'Contents', description: 'Files' },
+      },
+    });
+    expect(result.success).toBe(true);
+    const features = result.data?.features ?? {};
+    expect([...(features.issues ?? [])]).toEqual(['read', 'write']);
+    expect([...(features.contents ?? [])]).toEqual(['read']);
+    expect(features.contents?.title).toBe('Contents');
+    expect(features.contents?.description).toBe('Files');
+    expect(
+      configSchema.safeParse({ ...base, features: { contents: { levels: ['read'], colour: 'red' } } })
+        .success,
+    ).toBe(false);
+  });
+});

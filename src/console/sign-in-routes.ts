@@ -6,6 +6,7 @@ import { authenticatePerson, identifyPerson, personOf, unauthenticated } from '.
 import type { SignInMode } from './context.js';
 import { userFromIdentity } from './identity.js';
 import { SignInError, signInProblem } from './oidc-sign-in.js';
+import { signedOutPage } from './pages/error-page.js';
 import { safeReturnTo } from './return-to.js';
 import { hashSecret, newSecret } from './session-secret.js';
 import { type ConsoleSessions, setSignInCookie, takeSignInCookie } from './sessions.js';
@@ -118,6 +119,12 @@ export function registerSignInRoutes(app: AdminApp, options: SignInRoutesOptions
   app.post('/console/logout', signedIn, async (c) => {
     await sessions.end(c);
     logger.info({ user: personOf(c).user }, 'console sign-out');
+    // A browser's "Sign out" (a navigation, asking for HTML) lands on a page; an API client gets 204.
+    if (/\btext\/html\b/i.test(c.req.header('accept') ?? '')) {
+      return c.redirect('/console/signed-out', 303);
+    }
     return c.body(null, 204, NO_STORE);
   });
+
+  app.get('/console/signed-out', (c) => signedOutPage(c));
 }

@@ -2,6 +2,8 @@ import type { RedisOptions } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventSink } from '../store/event-types.js';
+import type { ClusterSettings } from '../store/redis-cluster-client.js';
+import { ClusterKeys } from '../store/redis-keys.js';
 import { MemoryWebhookStore } from '../store/webhook-memory-store.js';
 import { eventStreamKey, RedisWebhookStore } from '../store/webhook-redis-store.js';
 import type { WebhookStore } from '../store/webhook-store.js';
@@ -9,7 +11,7 @@ import { DeliveryWorker } from './delivery-worker.js';
 import { WebhookSender } from './sender.js';
 
 /** Events past this many in the stream are trimmed (XADD MAXLEN ~): fan-out keeps far ahead. */
-const EVENT_STREAM_MAX_LEN = 100_000;
+export const EVENT_STREAM_MAX_LEN = 100_000;
 const RETRY_WINDOW_MS = 24 * 3_600_000;
 
 export interface WebhookRuntime {
@@ -30,6 +32,8 @@ export interface WebhookRuntimeOptions {
   readonly memory: boolean;
   /** Connection settings shared with the grant store (Sentinel, TLS). */
   readonly redisOptions?: RedisOptions;
+  /** `store.cluster`: the webhook state lives on the Cluster, beside the audit stream. */
+  readonly cluster?: ClusterSettings;
 }
 
 /** The webhook store, where events are written, and the delivery worker, for `app/runtime.ts`. */
@@ -39,7 +43,18 @@ export function buildWebhookRuntime(options: WebhookRuntimeOptions): WebhookRunt
   const redisUrl = config.store.redis_url;
   let store: WebhookStore;
   let audit: WebhookRuntime['audit'];
-  if (options.memory || redisUrl === undefined) {
+  if (!options.memory && options.cluster !== undefined) {
+    // One slot with the audit stream (the audit entry and its events are one MULTI) and the
+    // expiry index (a settled notice and its events are one script).
+    const keyPrefix = new ClusterKeys(config.store.key_prefix).sidePrefix();
+    store = new RedisWebhookStore({
+      url: '',
+      cluster: options.cluster,
+      keyPrefix,
+      commandTimeoutMs: config.store.command_timeout_ms,
+    });
+    audit = { kind: 'stream', key: eventStreamKey(keyPrefix), maxLen: EVENT_STREAM_MAX_LEN };
+  } else if (options.memory || redisUrl === undefined) {
     const memory = new MemoryWebhookStore();
     store = memory;
     audit = { kind: 'sink', sink: memory };

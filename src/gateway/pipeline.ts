@@ -7,6 +7,7 @@ import type { Decision } from '../grants/decision.js';
 import { InstantMemo } from '../grants/instant.js';
 import { type RequestResource, resolveResource } from '../grants/resource.js';
 import type { TokenRecord } from '../grants/token-record.js';
+import type { ConcurrencyHold, RequestLimits } from '../limits/request-limits.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Throttle } from '../observability/throttle.js';
@@ -23,8 +24,23 @@ import type { UpstreamShares } from './body-budget.js';
 import { BodyIntake, type BodyIntakeOptions, type BodyResult, type BodyViolation } from './body-intake.js';
 import { encodedSlashProblem } from './encoded-slash.js';
 import type { LastUsedRecorder } from './last-used.js';
-import { type LeakReportHandler, MAX_LEAK_REPORT_BYTES } from './leak-report.js';
-import { answerFor, type Dialect, INTERNAL, NO_ROUTE, type Refusal, STORE_UNAVAILABLE } from './refusal.js';
+import { type LeakReportHandler, type PublicEndpoint, publicEndpoints } from './leak-report.js';
+import {
+  GITHUB_RATE_LIMIT_PATH,
+  RATE_LIMIT_PATH,
+  rateLimitBody,
+  unusableToken,
+} from './rate-limit-status.js';
+import {
+  answerFor,
+  type DenyRefusal,
+  type Dialect,
+  INTERNAL,
+  NO_ROUTE,
+  type Refusal,
+  type RequestAccessUrl,
+  STORE_UNAVAILABLE,
+} from './refusal.js';
 import type { RouteTable } from './route-table.js';
 import { writeRefusal } from './write-refusal.js';
 
@@ -49,7 +65,13 @@ export interface GatewayOptions {
   readonly allowedSampleRate?: number;
   /** The public leak report (`POST /_patgate/credentials/revoke`); absent: the path is no route. */
   readonly leakReports?: LeakReportHandler;
+  /** GitHub's secret scanning partner endpoint (`POST /_patgate/secret-scanning`); absent: no route. */
+  readonly secretScanning?: LeakReportHandler;
+  /** IP allow lists and rate limits (src/limits/); absent: none. */
+  readonly limits?: RequestLimits;
   readonly now?: () => number;
+  /** `request_access_url` on a 403 for a missing permission (a console with `public_url`). */
+  readonly requestAccessUrl?: RequestAccessUrl | null;
 }
 
 /**
@@ -75,14 +97,14 @@ interface RoutedRequest extends RefusalContext {
   readonly rule: RouteRule;
   /** The route map the request was matched on; a reload during a store lookup does not change it. */
   readonly table: RouteTable;
+  /** Limits: this request counts among its token's requests in flight until it settles. */
+  hold: ConcurrencyHold | null;
 }
 
 type PermissionRequirement = Extract<RouteRequirement, { kind: 'permissions' }>;
 type Deny = Extract<Decision, { kind: 'deny' }>;
 
 const UNMATCHED_LABEL = '(unmatched)';
-const LEAK_REPORT_PATH = '/_patgate/credentials/revoke';
-const GITHUB_LEAK_REPORT_PATH = '/credentials/revoke';
 
 /** A streamed body, whole (the intake bounds it by its limit). */
 async function collect(body: Readable): Promise<Buffer> {
@@ -142,13 +164,15 @@ export class Gateway {
   readonly #shares: UpstreamShares;
   readonly #basePath: string | null;
   readonly #dialect: Dialect;
+  readonly #requestAccessUrl: RequestAccessUrl | null;
   readonly #assertion: AssertionSigner | null;
   readonly #access: AccessLog;
-  readonly #leakReports: LeakReportHandler | null;
+  readonly #publicEndpoints: readonly PublicEndpoint[];
   readonly #storeWarnings = new Throttle(1_000);
   /** Parsed expiry instants, shared by every decision of this gateway. */
   readonly #instants = new InstantMemo();
   readonly #now: () => number;
+  readonly #limits: RequestLimits | null;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
 
@@ -163,10 +187,12 @@ export class Gateway {
     this.#shares = options.shares;
     this.#basePath = options.basePath;
     this.#dialect = options.dialect;
+    this.#requestAccessUrl = options.requestAccessUrl ?? null;
     this.#assertion = options.assertion;
     this.#access = new AccessLog(options.logger, options.allowedSampleRate ?? 1);
-    this.#leakReports = options.leakReports ?? null;
+    this.#publicEndpoints = publicEndpoints(options.leakReports, options.secretScanning);
     this.#now = options.now ?? Date.now;
+    this.#limits = options.limits ?? null;
   }
 
   /** Swaps the route map in one assignment: in-flight requests keep the table they started with. */
@@ -240,12 +266,13 @@ export class Gateway {
     const table = this.#routes;
     const path = this.#basePath === null ? facts.path : withoutBase(facts.path, this.#basePath);
     // Never on the decision listener: a proxy would take its 2xx for an allow and forward the report.
-    if (
-      this.#leakReports !== null &&
-      context.outcome === 'forward' &&
-      this.#isLeakReportPath(facts.path, path)
-    ) {
-      return this.#leakReport(req, res, context, facts, this.#leakReports);
+    if (this.#publicEndpoints.length !== 0 && context.outcome === 'forward') {
+      const endpoint = this.#publicEndpointAt(facts.path, path);
+      if (endpoint !== null) return this.#leakReport(req, res, context, facts, endpoint);
+    }
+    // Limits (issue 16): the caller's budgets, answered here and free of charge.
+    if (this.#limits?.rated === true && this.#isRateLimitPath(facts.path, path)) {
+      return this.#rateLimitStatus(res, context, facts, this.#limits);
     }
     const match = path === null ? null : table.matcher.match(facts.method, path);
     if (match === null || path === null) {
@@ -285,6 +312,7 @@ export class Gateway {
       path,
       rule,
       table,
+      hold: null,
     };
     const requirement = rule.requirement;
     if (requirement.kind === 'public') return this.#forward(routed, null);
@@ -343,7 +371,40 @@ export class Gateway {
     // Only decisions that waited on the store are timed: a cache hit takes a few
     // microseconds, and timing every one cost more than the decision itself.
     if (started !== null) this.#metrics.decisionSeconds.observe((performance.now() - started) / 1000);
-    if (decision.kind === 'deny') return this.#deny(routed, decision);
+    if (decision.kind === 'deny') {
+      // The console link asking for the missing permission: built only when refusing.
+      const link = decision.reason === 'permission_missing' ? this.#requestAccessUrl : null;
+      return this.#deny(
+        routed,
+        link === null ? decision : { ...decision, requestAccessUrl: link(decision, resource) },
+      );
+    }
+    // Limits (src/limits/, issue 16): allow lists, then the concurrency and rate limits.
+    const limits = this.#limits;
+    if (limits !== null) {
+      const { facts } = routed;
+      const limited = limits.admit(
+        snapshot,
+        resource.owner,
+        facts.clientAddress,
+        facts.method,
+        routed.rule.pattern,
+      );
+      if (limited instanceof Promise) {
+        // This instance's share of the budget is empty: ask again after the next reconcile.
+        limited.then(() =>
+          this.#resume(routed, () => this.#authorize(routed, requirement, resource, snapshot, null)),
+        );
+        return true;
+      }
+      if (limited !== null) {
+        this.#metrics.countDecision('deny', limited.reason);
+        routed.access.tokenId = limited.tokenId;
+        this.#refuse(routed.res, limited, routed);
+        return false;
+      }
+      if (routed.outcome === 'forward') routed.hold = limits.enter(decision.token.id);
+    }
     this.#metrics.countDecision('allow', 'granted');
     this.#lastUsed.note(decision.token.id, this.#now());
     return this.#forward(routed, snapshot);
@@ -363,7 +424,7 @@ export class Gateway {
     return false;
   }
 
-  #deny(routed: RoutedRequest, decision: Deny): false {
+  #deny(routed: RoutedRequest, decision: DenyRefusal): false {
     this.#metrics.countDecision('deny', decision.reason);
     routed.access.tokenId = decision.tokenId;
     this.#refuse(routed.res, decision, routed);
@@ -378,6 +439,7 @@ export class Gateway {
     if (routed.outcome === 'answer') return this.#answerAllowed(routed, snapshot);
     const { req, res, facts, rule } = routed;
     if (!this.#shares.tryTake(facts.clientAddress)) {
+      this.#leaveLimits(routed);
       this.#refuse(res, { kind: 'overloaded', reason: 'too_many_upstream_requests' }, routed);
       return false;
     }
@@ -391,6 +453,7 @@ export class Gateway {
       } catch (error) {
         // Settled by the caller's catch; the share is this step's to give back.
         this.#shares.give(facts.clientAddress);
+        this.#leaveLimits(routed);
         throw error;
       }
       return true;
@@ -412,6 +475,13 @@ export class Gateway {
       if (this.#assertion !== null) headers[this.#assertion.header] = this.#assertion.assertionFor(token);
       const [name, value] = expirationHeader(token.expiresAt, this.#dialect);
       headers[name as string] = value as string;
+      if (this.#limits !== null && snapshot !== null) {
+        const limitHeaders: string[] = [];
+        this.#limits.appendHeaders(limitHeaders, snapshot);
+        for (let i = 0; i < limitHeaders.length; i += 2) {
+          headers[limitHeaders[i] as string] = limitHeaders[i + 1] as string;
+        }
+      }
     }
     headers['x-request-id'] = routed.access.requestId;
     if (token !== undefined) {
@@ -471,6 +541,8 @@ export class Gateway {
       token === undefined
         ? ['x-request-id', access.requestId]
         : ['x-request-id', access.requestId, ...expirationHeader(token.expiresAt, this.#dialect)];
+    // Limits: X-RateLimit-* on every authorized answer.
+    if (this.#limits !== null && snapshot !== null) this.#limits.appendHeaders(responseHeaders, snapshot);
     this.#upstream.forward(
       res,
       { facts, path: routed.path, identity, requestId: access.requestId, body, responseHeaders },
@@ -483,8 +555,13 @@ export class Gateway {
   }
 
   /** Reserved for the gateway: never routed, never forwarded. GitHub's spelling with `compat: github`. */
-  #isLeakReportPath(full: string, routed: string | null): boolean {
-    return full === LEAK_REPORT_PATH || (this.#dialect === 'github' && routed === GITHUB_LEAK_REPORT_PATH);
+  #publicEndpointAt(full: string, routed: string | null): PublicEndpoint | null {
+    for (const endpoint of this.#publicEndpoints) {
+      if (full === endpoint.path || (this.#dialect === 'github' && routed === endpoint.githubPath)) {
+        return endpoint;
+      }
+    }
+    return null;
   }
 
   /**
@@ -497,9 +574,9 @@ export class Gateway {
     res: ServerResponse,
     context: RefusalContext,
     facts: RequestFacts,
-    handle: LeakReportHandler,
+    endpoint: PublicEndpoint,
   ): boolean {
-    context.access.route = `POST ${LEAK_REPORT_PATH}`;
+    context.access.route = `POST ${endpoint.path}`;
     if (facts.method !== 'POST') {
       this.#refuse(
         res,
@@ -508,13 +585,13 @@ export class Gateway {
       );
       return false;
     }
-    if (facts.contentLength > MAX_LEAK_REPORT_BYTES) {
+    if (facts.contentLength > endpoint.maxBytes) {
       this.#refuse(
         res,
         {
           kind: 'shape',
           reason: 'body_too_large',
-          detail: `a report is at most ${MAX_LEAK_REPORT_BYTES} bytes`,
+          detail: `a report is at most ${endpoint.maxBytes} bytes`,
         },
         context,
       );
@@ -522,7 +599,7 @@ export class Gateway {
     }
     // Read like any body: within the memory budget, at the minimum rate, up to the limit.
     if (facts.expectContinue && !res.headersSent) res.writeContinue();
-    const intake = BodyIntake.open(req, facts, MAX_LEAK_REPORT_BYTES, this.#bodies);
+    const intake = BodyIntake.open(req, facts, endpoint.maxBytes, this.#bodies);
     const finish = (answer: () => void): void => {
       try {
         answer();
@@ -533,7 +610,7 @@ export class Gateway {
       this.#settled();
     };
     const respond = (body: Buffer): void => {
-      handle(body, facts.clientAddress).then(
+      endpoint.handle(body, facts.clientAddress, facts.headers).then(
         (answer) =>
           finish(() => {
             const bytes = Buffer.from(answer.body);
@@ -545,7 +622,7 @@ export class Gateway {
             });
             res.end(bytes);
             context.access.bytes = bytes.length;
-            if (answer.status >= 400) context.access.reason = `leak_report_${answer.status}`;
+            if (answer.status >= 400) context.access.reason = `${endpoint.name}_${answer.status}`;
             this.#metrics.countRequest(context.access.route, answer.status < 400 ? 'allowed' : 'bad_request');
           }),
         (error: unknown) => finish(() => this.#internalError(res, error, context)),
@@ -599,6 +676,7 @@ export class Gateway {
 
   #release(routed: RoutedRequest, intake: BodyIntake | null): void {
     intake?.release();
+    this.#leaveLimits(routed);
     this.#shares.give(routed.facts.clientAddress);
     this.#settled();
   }
@@ -651,6 +729,95 @@ export class Gateway {
       this.#logger.error({ err: writeError }, 'could not answer 500; closing the connection');
       res.destroy();
     }
+  }
+
+  /** Limits: the request no longer counts among its token's requests in flight. */
+  #leaveLimits(routed: RoutedRequest): void {
+    const hold = routed.hold;
+    if (hold === null) return;
+    routed.hold = null;
+    this.#limits?.leave(hold);
+  }
+
+  /** `GET /_patgate/rate_limit` (GitHub's `/rate_limit` with `compat: github`): reserved, never routed. */
+  #isRateLimitPath(full: string, routed: string | null): boolean {
+    return full === RATE_LIMIT_PATH || (this.#dialect === 'github' && routed === GITHUB_RATE_LIMIT_PATH);
+  }
+
+  /**
+   * The caller's budgets, authenticated by its token as any request, behind the same allow
+   * lists; it spends nothing (GitHub's `GET /rate_limit`).
+   */
+  #rateLimitStatus(
+    res: ServerResponse,
+    context: RefusalContext,
+    facts: RequestFacts,
+    limits: RequestLimits,
+  ): boolean {
+    context.access.route = `GET ${RATE_LIMIT_PATH}`;
+    const refuse = (refusal: Refusal): false => {
+      if (refusal.kind === 'deny' || refusal.kind === 'limited')
+        this.#metrics.countDecision('deny', refusal.reason);
+      this.#refuse(res, refusal, context);
+      return false;
+    };
+    if (facts.method !== 'GET' && facts.method !== 'HEAD') return refuse(NO_ROUTE);
+    const credential = facts.credential;
+    if (credential.kind === 'none') return refuse(TOKEN_MISSING);
+    if (credential.kind === 'invalid') {
+      return refuse({ kind: 'deny', reason: 'token_malformed', detail: credential.detail });
+    }
+    const parsed = parseToken(credential.token);
+    if (!parsed.ok) return refuse(TOKEN_MALFORMED);
+    const tokenHash = hashToken(credential.token);
+    const answer = (snapshot: GrantSnapshot | null): false => {
+      if (snapshot === null) return refuse(TOKEN_UNKNOWN);
+      context.access.tokenId = snapshot.token.id;
+      const unusable = unusableToken(snapshot.token, this.#now(), this.#instants);
+      if (unusable !== null) return refuse(unusable);
+      const outside = limits.checkAddress(snapshot, facts.clientAddress);
+      if (outside !== null) return refuse(outside);
+      const status = limits.status(snapshot);
+      if (status === null) return refuse(NO_ROUTE);
+      const body = Buffer.from(rateLimitBody(status));
+      const headers: string[] = [
+        'content-type',
+        'application/json; charset=utf-8',
+        'content-length',
+        String(body.length),
+        'cache-control',
+        'no-store',
+        'x-request-id',
+        context.access.requestId,
+      ];
+      limits.appendHeaders(headers, snapshot);
+      res.writeHead(200, headers);
+      res.end(facts.method === 'HEAD' ? undefined : body);
+      context.access.user = snapshot.token.user;
+      context.access.bytes = body.length;
+      this.#metrics.countRequest(context.access.route, 'allowed');
+      return false;
+    };
+    const cached = this.#cache.peek(tokenHash, parsed.kind, '');
+    if (cached !== undefined) return answer(cached);
+    const step = (run: () => false): void => {
+      try {
+        run();
+      } catch (error) {
+        this.#internalError(res, error, context);
+      }
+      this.#settled();
+    };
+    this.#cache.load(tokenHash, parsed.kind, '').then(
+      (snapshot) => step(() => answer(snapshot)),
+      (error: unknown) =>
+        step(() => {
+          if (!(error instanceof StoreUnavailableError)) throw error;
+          this.#metrics.storeErrors.inc();
+          return refuse(STORE_UNAVAILABLE);
+        }),
+    );
+    return true;
   }
 
   /** One request is done with the pipeline: it no longer holds up a drain. */

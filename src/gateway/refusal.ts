@@ -1,5 +1,6 @@
 import type { Decision } from '../grants/decision.js';
 import { formatAcceptedPermissions } from '../grants/permission.js';
+import type { LimitRefusal } from '../limits/limit-refusal.js';
 import type { RequestOutcome } from '../observability/metrics.js';
 import type { UpstreamErrorKind } from '../proxy/upstream.js';
 import type { ShapeRefusal } from '../request/facts.js';
@@ -13,14 +14,28 @@ export type Refusal =
   /** Refused for its shape, before any route or token was looked at (or its body broke a rule). */
   | ShapeRefusal
   /** A credential decision: `decide` or the pipeline's own token checks. */
-  | Extract<Decision, { kind: 'deny' }>
+  | DenyRefusal
   | { readonly kind: 'no_route' }
   /** The grants could not be read: never an allow. */
   | { readonly kind: 'store_unavailable' }
   /** This client holds its share of upstream requests, or the gateway its budget of buffered bodies. */
   | { readonly kind: 'overloaded'; readonly reason: 'too_many_upstream_requests' | 'body_buffer_full' }
   | { readonly kind: 'upstream_failed'; readonly error: UpstreamErrorKind }
+  /** An IP allow list or a rate limit (src/limits/). */
+  | LimitRefusal
   | { readonly kind: 'internal' };
+
+/**
+ * A denial, and for a missing permission the console link that asks for it (built only
+ * when refusing, and only when a console is configured).
+ */
+export type DenyRefusal = Extract<Decision, { kind: 'deny' }> & { readonly requestAccessUrl?: string };
+
+/** Builds `request_access_url` for a `permission_missing` denial on `resource` (src/console/). */
+export type RequestAccessUrl = (
+  deny: Extract<Decision, { kind: 'deny' }>,
+  resource: { readonly owner: string | null; readonly repo: string | null },
+) => string;
 
 export const NO_ROUTE: Refusal = Object.freeze({ kind: 'no_route' });
 export const STORE_UNAVAILABLE: Refusal = Object.freeze({ kind: 'store_unavailable' });
@@ -114,6 +129,8 @@ export function answerFor(refusal: Refusal, dialect: Dialect = 'patgate'): Refus
             'upstream_error',
             false,
           );
+    case 'limited':
+      return limitAnswer(refusal);
     case 'internal':
       return answer(
         'internal',
@@ -194,7 +211,46 @@ function shapeAnswer({ reason, detail }: ShapeRefusal): RefusalAnswer {
   }
 }
 
-function denyAnswer(deny: Extract<Decision, { kind: 'deny' }>, dialect: Dialect): RefusalAnswer {
+/** Allow lists and rate limits (src/limits/, docs/rate-limits.md). */
+function limitAnswer(refusal: LimitRefusal): RefusalAnswer {
+  switch (refusal.reason) {
+    case 'ip_not_allowed':
+      return answer(refusal.reason, 403, 'IP address not allowed', refusal.detail, NONE, 'denied', false);
+    case 'concurrency_limited':
+      return answer(
+        refusal.reason,
+        429,
+        'Too many concurrent requests',
+        refusal.detail,
+        RETRY,
+        'rate_limited',
+        false,
+      );
+    case 'rate_limited':
+      // RFC 6585 §4, with GitHub's headers: the client learns when the budget comes back.
+      return {
+        problem: {
+          ...problem(refusal.reason, 429, 'Rate limit exceeded', refusal.detail),
+          resource: refusal.resource,
+          limit: refusal.limit,
+          reset: refusal.reset,
+        },
+        headers: {
+          'retry-after': String(refusal.retryAfter),
+          'x-ratelimit-limit': String(refusal.limit),
+          'x-ratelimit-remaining': String(Math.max(0, refusal.limit - refusal.used)),
+          'x-ratelimit-used': String(refusal.used),
+          'x-ratelimit-reset': String(refusal.reset),
+          'x-ratelimit-resource': refusal.resource,
+        },
+        close: false,
+        outcome: 'rate_limited',
+        code: refusal.reason,
+      };
+  }
+}
+
+function denyAnswer(deny: DenyRefusal, dialect: Dialect): RefusalAnswer {
   const { reason, detail } = deny;
   const denied = (status: number, title: string, headers = NONE): RefusalAnswer =>
     answer(reason, status, title, detail, headers, 'denied', false);
@@ -224,6 +280,7 @@ function denyAnswer(deny: Extract<Decision, { kind: 'deny' }>, dialect: Dialect)
         problem: {
           ...problem(reason, 403, 'Resource not accessible by this token', detail),
           required_permissions: alternatives.map((set) => set.map((p) => `${p.feature}:${p.level}`)),
+          ...(deny.requestAccessUrl === undefined ? {} : { request_access_url: deny.requestAccessUrl }),
         },
         headers: {
           [dialect === 'github' ? 'x-accepted-github-permissions' : 'x-accepted-permissions']:

@@ -5,6 +5,22 @@ export interface OrgPolicy {
   readonly maxLifetimeDays: number | null;
   readonly classicTokens: 'allowed' | 'blocked';
   readonly fineGrainedTokens: 'allowed' | 'blocked';
+  /** Client addresses (CIDR blocks) requests reaching the org may come from; absent: any. */
+  readonly ipAllowList?: readonly string[];
+  /** The primary rate limit for requests reaching the org, instead of the config's default. */
+  readonly rateLimit?: OrgRateLimit;
+  /**
+   * Fine-grained tokens for the org unused this many days (by last use, or by creation if
+   * never used) are revoked by the fleet-wide scheduler (src/scheduler/); absent: never.
+   */
+  readonly revokeUnusedAfterDays?: number;
+}
+
+/** An org's rate limit (src/limits/): `limit` points per window, counted per user, token or org. */
+export interface OrgRateLimit {
+  readonly limit: number;
+  readonly windowSeconds: number;
+  readonly per: 'user' | 'token' | 'org';
 }
 
 export const DEFAULT_ORG_POLICY: OrgPolicy = {

@@ -27,6 +27,10 @@ interface TokenRecordBase {
    * was replaced by regenerate and keeps working until this instant (the grace period).
    */
   readonly graceUntil?: string;
+  /** Client addresses (CIDR blocks) the token may be used from, set at creation; absent: any. */
+  readonly allowedIps?: readonly string[];
+  /** The token's own primary rate limit (src/limits/), instead of its org's or the config's. */
+  readonly rateLimit?: { readonly limit: number; readonly windowSeconds: number };
 }
 
 /** A fine-grained (v2, `pgt_`) token: one resource owner, some repositories, per-feature levels. */

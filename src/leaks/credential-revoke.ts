@@ -2,6 +2,9 @@ import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { hashToken, parseToken } from '../tokens/format.js';
+import { revokeReported } from './revoke-reported.js';
+
+export { LEAK_REASON } from './revoke-reported.js';
 
 /** What the gateway listener writes back: status, headers, body, as they are. */
 export interface ReservedAnswer {
@@ -29,7 +32,6 @@ export interface CredentialRevokeOptions {
 export const MAX_CREDENTIALS = 1_000;
 /** 1,000 tokens of 40 characters in JSON, with room for whitespace. */
 export const MAX_REPORT_BYTES = 128 * 1024;
-export const LEAK_REASON = 'reported leaked';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 /** The one answer to every well-formed report: it never says which credentials existed. */
@@ -98,33 +100,7 @@ export class CredentialRevoker {
   }
 
   async #revoke(hash: string): Promise<void> {
-    const { store, audit, logger } = this.options;
-    // The owner only matters for a classic token's org state, which is not read here.
-    const snapshot = await store.lookup(hash, '');
-    if (snapshot === null) return;
-    const found = snapshot.token;
-    if (found.status === 'revoked' || !(Date.parse(found.expiresAt) > this.#now())) return;
-    const revoked = await store.setTokenStatus(found.id, 'revoked', LEAK_REASON);
-    if (revoked === null) return;
-    const org = revoked.kind === 'fine_grained' ? revoked.resourceOwner : null;
-    try {
-      await audit.append({
-        actor: { kind: 'system', source: 'leak_report' },
-        action: 'token.leak',
-        org,
-        tokenId: revoked.id,
-        user: revoked.user,
-        reason: LEAK_REASON,
-        details: { previous_status: found.status, kind: revoked.kind },
-      });
-    } catch (err) {
-      logger.error(
-        { err, token_id: revoked.id, org },
-        'leak report: audit write failed; the token is revoked',
-      );
-      return;
-    }
-    logger.warn({ token_id: revoked.id, org, user: revoked.user }, 'token revoked: reported leaked');
+    await revokeReported({ ...this.options, now: this.#now }, hash, 'leak_report');
   }
 }
 

@@ -1,20 +1,26 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ReportLimiter } from './credential-revoke.js';
 
 const HOUR_SECONDS = 3_600;
 
 /**
- * Reports per client address and hour. With Redis the budget is the fleet's (one
- * counter per address across instances); without, this process's.
+ * Reports per client address and hour. With Redis (one, or a Cluster: each counter is one
+ * key) the budget is the fleet's (one counter per address across instances); without, this
+ * process's.
  */
-export function reportLimiter(perHour: number, redis?: { client: Redis; keyPrefix: string }): ReportLimiter {
+export function reportLimiter(
+  perHour: number,
+  redis?: { client: Redis | Cluster; keyPrefix: string },
+  /** Names the counters, so that each endpoint has its own budget. */
+  name = 'leakrl',
+): ReportLimiter {
   const limiter =
     redis === undefined
       ? new RateLimiterMemory({ points: perHour, duration: HOUR_SECONDS })
       : new RateLimiterRedis({
           storeClient: redis.client,
-          keyPrefix: `${redis.keyPrefix}leakrl`,
+          keyPrefix: `${redis.keyPrefix}${name}`,
           points: perHour,
           duration: HOUR_SECONDS,
         });

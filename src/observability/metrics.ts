@@ -9,7 +9,9 @@ export type RequestOutcome =
   | 'bad_request'
   | 'unavailable'
   | 'upstream_error'
-  | 'aborted';
+  | 'aborted'
+  /** Refused by a rate limit or the concurrency limit (src/limits/). */
+  | 'rate_limited';
 
 /** Running totals of the grant cache, read at scrape time (the shape of `GrantCache.stats`). */
 export interface CacheCounts {
@@ -179,6 +181,44 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Rate limits (src/limits/, docs/rate-limits.md).
+  readonly rateLimited = new Counter({
+    name: 'patgate_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by resource: core (the primary budget), concurrency (requests of one token in flight)',
+    labelNames: ['resource'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rateLimitReconcileSeconds = new Histogram({
+    name: 'patgate_rate_limit_reconcile_duration_seconds',
+    help: 'Round trip of one reconcile of the rate-limit budgets with Redis (one pipelined script call per active budget)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  #rateLimitLag: () => number | null = () => null;
+
+  readonly rateLimitReconcileLag: Gauge = new Gauge({
+    name: 'patgate_rate_limit_reconcile_lag_seconds',
+    help: 'Time since the rate-limit budgets were last reconciled with Redis (-1 before the first, or without Redis)',
+    registers: [this.registry],
+    collect: (): void => {
+      const ms = this.#rateLimitLag();
+      this.rateLimitReconcileLag.set(ms === null ? -1 : ms / 1000);
+    },
+  });
+
+  readonly rateLimitLocalOnly = new Gauge({
+    name: 'patgate_rate_limit_local_only',
+    help: '1 while rate limits are counted by this instance alone (Redis unreachable, or no Redis): each instance then allows the whole limit',
+    registers: [this.registry],
+  });
+
+  /** Where the reconcile-lag gauge reads from at scrape time (ms, null: never reconciled). */
+  observeRateLimitLag(lagMs: () => number | null): void {
+    this.#rateLimitLag = lagMs;
+  }
+
   readonly routeReloads = new Counter({
     name: 'patgate_route_reloads_total',
     help: 'Route map reloads (SIGHUP) by result',
@@ -216,6 +256,7 @@ export class Metrics {
     for (const result of ['ok', 'refused']) this.routeReloads.inc({ result }, 0);
     for (const reason of ADMIN_AUTH_FAILURE_REASONS) this.adminAuthFailures.inc({ reason }, 0);
     this.storeErrors.inc(0);
+    for (const resource of ['core', 'concurrency']) this.rateLimited.inc({ resource }, 0);
   }
 
   #copyCacheCounts(): void {

@@ -7,8 +7,11 @@ export type AuditActor =
    * signed in to the console (`tokenId: null`).
    */
   | { readonly kind: 'user'; readonly user: string; readonly tokenId: string | null }
-  /** No person: a public leak report or a secret-scanning partner (src/leaks/). */
-  | { readonly kind: 'system'; readonly source: 'leak_report' | 'secret_scanning' };
+  /**
+   * No person: a public leak report or a secret-scanning partner (src/leaks/), or the
+   * fleet-wide scheduler (src/scheduler/: expiry notices, `revoke_unused_after_days`).
+   */
+  | { readonly kind: 'system'; readonly source: 'leak_report' | 'secret_scanning' | 'scheduler' };
 
 export type AuditAction =
   | 'token.create'

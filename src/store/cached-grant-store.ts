@@ -128,7 +128,7 @@ export class GrantCache {
     const settle = (): void => {
       if (this.#inflight.get(key) === loading) this.#inflight.delete(key);
     };
-    const loading = this.#lookup(tokenHash, owner).then(
+    const loading = this.#lookup(tokenHash, kind, owner).then(
       (snapshot) => {
         settle();
         if (generation === this.#generation) {
@@ -172,9 +172,9 @@ export class GrantCache {
   }
 
   /** The store's answer; a store that throws instead of rejecting is read as a rejection. */
-  #lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null> {
+  #lookup(tokenHash: string, kind: TokenKind, owner: string): Promise<GrantSnapshot | null> {
     try {
-      return this.#store.lookup(tokenHash, owner);
+      return this.#store.lookup(tokenHash, owner, kind);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -8,6 +8,8 @@ export const EVENT_TYPES = [
   'token.denied',
   'token.revoked',
   'token.regenerated',
+  'token.expiring',
+  'token.expired',
   'token.leaked',
   'member.added',
   'member.removed',

@@ -1,5 +1,6 @@
 import type { MemberRole, OrgPolicy, OwnerState } from '../grants/owner.js';
-import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
+import type { TokenKind, TokenRecord, TokenStatus } from '../grants/token-record.js';
+import type { OutboundEvent } from './event-types.js';
 
 /** What one lookup returns: everything `decide` needs about a token and the owner it reaches. */
 export interface GrantSnapshot {
@@ -38,6 +39,28 @@ export interface Invitation {
   readonly expiresAt: string;
 }
 
+/** The expiry notices of a token: 7 days and 1 day before its expiry, and at its expiry. */
+export const EXPIRY_NOTICE_KINDS = ['expiring_7d', 'expiring_1d', 'expired'] as const;
+export type ExpiryNoticeKind = (typeof EXPIRY_NOTICE_KINDS)[number];
+
+/** How long before the expiry each notice is due (ms). */
+export const EXPIRY_NOTICE_LEAD_MS: Readonly<Record<ExpiryNoticeKind, number>> = {
+  expiring_7d: 7 * 86_400_000,
+  expiring_1d: 86_400_000,
+  expired: 0,
+};
+
+/**
+ * One entry of the store's expiry index, written in the same step as the token's
+ * creation or regenerate (which moves it to the new expiry).
+ */
+export interface ExpiryNotice {
+  readonly tokenId: string;
+  readonly kind: ExpiryNoticeKind;
+  /** When it is due: the token's expiry minus the notice's lead (epoch ms). */
+  readonly dueAt: number;
+}
+
 export interface InvitationFilter {
   readonly org?: string;
   readonly user?: string;
@@ -55,9 +78,11 @@ export interface GrantStore {
   /**
    * The hot-path read: one round trip. `owner` is the lower-cased resource owner
    * the request reaches (for fine-grained tokens, the token's own owner is used
-   * whatever is passed). Null when no token has that hash.
+   * whatever is passed). Null when no token has that hash. `kind`, the kind the
+   * token's prefix names, is a hint for where to look first (Redis Cluster); the
+   * answer is the same without it.
    */
-  lookup(tokenHash: string, owner: string): Promise<GrantSnapshot | null>;
+  lookup(tokenHash: string, owner: string, kind?: TokenKind): Promise<GrantSnapshot | null>;
 
   /** Stores a new token under its hash. Rejects if the id or hash exists. */
   createToken(tokenHash: string, record: TokenRecord): Promise<void>;
@@ -99,6 +124,15 @@ export interface GrantStore {
   acceptInvitation(org: string, user: string, now: number): Promise<MemberRole | null>;
   /** Returns false when there was none. */
   deleteInvitation(org: string, user: string): Promise<boolean>;
+
+  /** The expiry index: notices due at or before `now` (epoch ms), soonest first, at most `limit`. */
+  dueExpiryNotices(now: number, limit: number): Promise<ExpiryNotice[]>;
+  /**
+   * Removes the notice if the index still holds it as listed (same `dueAt`: not moved by a
+   * regenerate since) and, in the same step, appends `events` to the event stream. True for
+   * exactly one caller across the fleet; false when it was gone or moved (nothing written).
+   */
+  settleExpiryNotice(notice: ExpiryNotice, events: readonly OutboundEvent[]): Promise<boolean>;
 
   onInvalidate(listener: InvalidationListener): void;
   /**

@@ -2,14 +2,18 @@ import { DEFAULT_ORG_POLICY, type MemberRole, type OrgPolicy } from '../grants/o
 import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
 import { deepFreeze } from './deep-freeze.js';
 import { StoreConflictError, StoreUnavailableError } from './errors.js';
-import type {
-  GrantSnapshot,
-  GrantStore,
-  Invalidation,
-  InvalidationListener,
-  Invitation,
-  InvitationFilter,
-  TokenFilter,
+import type { EventSink, OutboundEvent } from './event-types.js';
+import {
+  EXPIRY_NOTICE_KINDS,
+  EXPIRY_NOTICE_LEAD_MS,
+  type ExpiryNotice,
+  type GrantSnapshot,
+  type GrantStore,
+  type Invalidation,
+  type InvalidationListener,
+  type Invitation,
+  type InvitationFilter,
+  type TokenFilter,
 } from './grant-store.js';
 import { InvalidationHub } from './invalidation-hub.js';
 import { compareInvitations, isLive } from './invitation-rules.js';
@@ -50,6 +54,10 @@ export class MemoryGrantStore implements GrantStore {
   readonly #members = new Map<string, Map<string, MemberRole>>();
   /** org -> user -> invitation. */
   readonly #invitations = new Map<string, Map<string, Invitation>>();
+  /** The expiry index: `{id}:{kind}` -> notice. */
+  readonly #notices = new Map<string, ExpiryNotice>();
+  /** Where settled expiry notices' events go (the memory webhook store); none: they are dropped. */
+  #events: EventSink | null = null;
   readonly #hub: InvalidationHub;
   #closed = false;
 
@@ -83,6 +91,7 @@ export class MemoryGrantStore implements GrantStore {
     if (this.#hashById.has(record.id)) throw new StoreConflictError(`token id ${record.id} exists`);
     this.#tokens.set(tokenHash, frozenCopy(record));
     this.#hashById.set(record.id, tokenHash);
+    this.#indexExpiry(record.id, record.expiresAt);
   }
 
   async getToken(id: string): Promise<TokenRecord | null> {
@@ -141,8 +150,38 @@ export class MemoryGrantStore implements GrantStore {
     this.#tokens.delete(oldHash);
     this.#tokens.set(newHash, next);
     this.#hashById.set(id, newHash);
+    this.#indexExpiry(id, next.expiresAt);
     this.#publish({ kind: 'token', tokenHash: oldHash });
     return next;
+  }
+
+  /** Sends the events of settled expiry notices to `sink` (the memory webhook store). */
+  publishEventsTo(sink: EventSink): void {
+    this.#events = sink;
+  }
+
+  async dueExpiryNotices(now: number, limit: number): Promise<ExpiryNotice[]> {
+    this.#assertOpen();
+    return [...this.#notices.values()]
+      .filter((n) => n.dueAt <= now)
+      .sort((a, b) => a.dueAt - b.dueAt)
+      .slice(0, limit);
+  }
+
+  async settleExpiryNotice(notice: ExpiryNotice, events: readonly OutboundEvent[]): Promise<boolean> {
+    this.#assertOpen();
+    const member = `${notice.tokenId}:${notice.kind}`;
+    if (this.#notices.get(member)?.dueAt !== notice.dueAt) return false;
+    this.#notices.delete(member);
+    if (events.length > 0) this.#events?.publish(events);
+    return true;
+  }
+
+  #indexExpiry(id: string, expiresAt: string): void {
+    const expires = Date.parse(expiresAt);
+    for (const kind of EXPIRY_NOTICE_KINDS) {
+      this.#notices.set(`${id}:${kind}`, { tokenId: id, kind, dueAt: expires - EXPIRY_NOTICE_LEAD_MS[kind] });
+    }
   }
 
   async recordLastUsed(lastUsed: ReadonlyMap<string, string>): Promise<void> {

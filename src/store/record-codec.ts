@@ -11,9 +11,11 @@
  * below and by the codec's table-driven tests.
  */
 import { z } from 'zod';
+import { parseCidr } from '../config/cidr.js';
 import type { MemberRole, OrgPolicy } from '../grants/owner.js';
 import { LEVELS } from '../grants/permission.js';
 import type { TokenRecord } from '../grants/token-record.js';
+import { MAX_WINDOW_SECONDS } from '../limits/window.js';
 import type { Invitation } from './grant-store.js';
 
 /** A stored value that does not decode. `problem` names paths and codes, never the values read. */
@@ -41,7 +43,14 @@ const repository = z
   .refine((name) => name !== '.' && name !== '..')
   .transform(lower);
 const instant = z.iso.datetime({ offset: true });
+// Rate limits and IP allow lists (src/limits/): a list that does not parse would allow nothing,
+// a limit that is no positive integer would count nothing; both are corrupt, never skipped.
+const cidrList = z.array(z.string().refine((s) => parseCidr(s) !== null)).max(1_000);
+const rateLimitCount = z.int().min(1).max(1_000_000_000);
+const rateLimitWindow = z.int().min(1).max(MAX_WINDOW_SECONDS);
 const memberRole = z.enum(['member', 'admin']);
+/** `revoke_unused_after_days` at most ten years: GitHub's own is one year. */
+export const MAX_REVOKE_UNUSED_AFTER_DAYS = 3_660;
 
 const tokenBase = {
   id: z.string().min(1),
@@ -53,6 +62,8 @@ const tokenBase = {
   revokedAt: instant.optional(),
   regeneratedAt: instant.optional(),
   statusReason: z.string().optional(),
+  allowedIps: cidrList.optional(),
+  rateLimit: z.strictObject({ limit: rateLimitCount, windowSeconds: rateLimitWindow }).optional(),
 };
 
 // Strict objects: a field this version does not know may be a restriction it would
@@ -77,6 +88,15 @@ const orgPolicy = z.strictObject({
   maxLifetimeDays: z.int().min(1).nullable(),
   classicTokens: z.enum(['allowed', 'blocked']),
   fineGrainedTokens: z.enum(['allowed', 'blocked']),
+  ipAllowList: cidrList.optional(),
+  rateLimit: z
+    .strictObject({
+      limit: rateLimitCount,
+      windowSeconds: rateLimitWindow,
+      per: z.enum(['user', 'token', 'org']),
+    })
+    .optional(),
+  revokeUnusedAfterDays: z.int().min(1).max(MAX_REVOKE_UNUSED_AFTER_DAYS).optional(),
 });
 
 const invitation = z.strictObject({

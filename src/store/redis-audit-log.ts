@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import {
   type AuditEvent,
   type AuditFilter,
@@ -10,7 +10,16 @@ import { eventsFromAudit } from './event-types.js';
 import { RedisCall } from './redis-call.js';
 
 export interface RedisAuditLogOptions {
+  /** The Redis to write to; ignored when `cluster` is set. */
   readonly url: string;
+  /**
+   * A Redis Cluster instead of `url`. The audit stream and the event stream are written in
+   * one MULTI, so `keyPrefix` and `eventStream.key` must share a hash tag (`ClusterKeys.sidePrefix()`).
+   */
+  readonly cluster?: {
+    readonly nodes: readonly { readonly host: string; readonly port: number }[];
+    readonly nodeOptions?: Pick<RedisOptions, 'username' | 'password' | 'tls'>;
+  };
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
   /** The stream keeps the newest this many events (XADD MAXLEN). */
@@ -32,7 +41,7 @@ const SCAN_BATCH = 500;
  * backwards in batches and stop at `limit` matches; the cap bounds the walk.
  */
 export class RedisAuditLog implements AuditLog {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #key: string;
   readonly #maxEvents: number;
   readonly #events: RedisAuditLogOptions['eventStream'];
@@ -45,13 +54,24 @@ export class RedisAuditLog implements AuditLog {
     this.#key = `${options.keyPrefix}audit`;
     this.#maxEvents = options.maxEvents;
     this.#events = options.eventStream;
-    this.#redis = new Redis(options.url, {
-      commandTimeout: options.commandTimeoutMs,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      retryStrategy: (times) => Math.min(times * 100, 2000),
-      ...options.redisOptions,
-    });
+    const common = { commandTimeout: options.commandTimeoutMs, maxRetriesPerRequest: 0 };
+    this.#redis =
+      options.cluster === undefined
+        ? new Redis(options.url, {
+            ...common,
+            enableOfflineQueue: false,
+            retryStrategy: (times) => Math.min(times * 100, 2000),
+            ...options.redisOptions,
+          })
+        : new Cluster(
+            options.cluster.nodes.map(({ host, port }) => ({ host, port })),
+            {
+              redisOptions: { ...common, ...options.cluster.nodeOptions },
+              enableOfflineQueue: false,
+              clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
+              slotsRefreshInterval: 1_000,
+            },
+          );
     // Connection errors surface on the calls; the client reconnects by itself.
     this.#redis.on('error', () => {});
     this.#calls = new RedisCall(this.#redis, options.commandTimeoutMs);

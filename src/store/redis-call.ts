@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from './errors.js';
 
 /**
@@ -12,7 +12,7 @@ export class RedisCall {
   readonly #connectedOnce: Promise<void>;
   #connected = false;
 
-  constructor(redis: Redis, timeoutMs: number) {
+  constructor(redis: Redis | Cluster, timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
     this.#connectedOnce = new Promise((resolve) =>
       redis.once('ready', () => {

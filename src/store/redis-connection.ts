@@ -23,6 +23,8 @@ export interface RedisSentinelOptions {
   readonly sentinels: readonly { readonly host: string; readonly port: number }[];
   /** The master group name the sentinels monitor. */
   readonly name: string;
+  /** AUTH for the sentinels themselves (`store.sentinel_password`); the primary's is in the URL. */
+  readonly password?: string;
 }
 
 export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
@@ -179,9 +181,10 @@ export class RedisConnection {
   }
 
   /**
-   * Refuses a Redis Cluster node before the first command runs: the scripts read
-   * keys they derive themselves, which Cluster would answer with CROSSSLOT or MOVED
-   * for some tokens and not others. A server that will not say (INFO denied by an
+   * Refuses a Redis Cluster node before the first command runs: the standalone
+   * layout's scripts read keys they derive themselves, which Cluster would answer with
+   * CROSSSLOT or MOVED for some tokens and not others (a Cluster takes `store.cluster`
+   * and its own layout, redis-keys.ts). A server that will not say (INFO denied by an
    * ACL) is given the benefit of the doubt.
    */
   async #checkServer(): Promise<void> {
@@ -193,7 +196,7 @@ export class RedisConnection {
     }
     if (!/^cluster_enabled:1\s*$/m.test(info)) return;
     this.#refusal = new Error(
-      'Redis Cluster is not supported: patgate needs a single primary (optionally found through Sentinel)',
+      'this Redis is a Cluster node: configure it under store.cluster.nodes, not store.redis_url',
     );
     this.#logger?.error?.({ err: this.#refusal }, 'refusing the configured Redis');
     this.#wake();
@@ -277,13 +280,14 @@ export function sentinelConnectionOptions(
   return {
     sentinels: sentinel.sentinels.map(({ host, port }) => ({ host, port })),
     name: sentinel.name,
+    ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password }),
     sentinelCommandTimeout: commandTimeoutMs,
     failoverDetector: true,
     reconnectOnError: (err) => err.message.startsWith('READONLY'),
   };
 }
 
-function failureKind(err: unknown): StoreFailureKind {
+export function failureKind(err: unknown): StoreFailureKind {
   // ioredis's ReplyError is exported untyped; its name is stable.
   if (err instanceof Error && err.name === 'ReplyError') return 'error';
   // ioredis rejects a command past `commandTimeout` with exactly this message.

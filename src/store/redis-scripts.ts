@@ -73,7 +73,8 @@ return {hash, json}
 `;
 
 /**
- * KEYS: tok:{hash}, tokid:{id}, tokens. ARGV: tokenJson, hash, id, expireAtMs.
+ * KEYS: tok:{hash}, tokid:{id}, tokens, expiry. ARGV: tokenJson, hash, id, expireAtMs, then the
+ * due instants (ms) of the notices expiring_7d, expiring_1d, expired (the expiry index).
  * Returns 0 created, 1 hash taken, 2 id taken.
  */
 export const CREATE_LUA = `
@@ -84,6 +85,8 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('PEXPIREAT', KEYS[2], ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3] .. ':expiring_7d', ARGV[6], ARGV[3] .. ':expiring_1d',
+  ARGV[7], ARGV[3] .. ':expired')
 return 0
 `;
 
@@ -104,8 +107,10 @@ return 1
  * Moves a record to a new hash, then publishes for the old one. With a grace alias the old
  * key becomes that alias (until ARGV[9]) instead of going; an earlier alias of the token
  * goes at once, and its hash is returned so that the caller can publish for it.
- * KEYS: tokid:{id}, tok:{oldHash}, tok:{newHash}, tokgrace:{id}.
- * ARGV: oldHash, oldJson, newJson, newHash, expireAtMs, channel, message, aliasJson|'', aliasExpireAtMs, prefix.
+ * The token's expiry notices move to the new expiry in the same step (the expiry index).
+ * KEYS: tokid:{id}, tok:{oldHash}, tok:{newHash}, tokgrace:{id}, expiry.
+ * ARGV: oldHash, oldJson, newJson, newHash, expireAtMs, channel, message, aliasJson|'', aliasExpireAtMs, prefix,
+ * id, then the due instants (ms) of expiring_7d, expiring_1d, expired.
  * Returns [1, previousAliasHash|''] moved, 0 changed meanwhile, -1 new hash taken.
  */
 export const REPLACE_LUA = `
@@ -131,8 +136,27 @@ else
 end
 redis.call('SET', KEYS[1], ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[5], ARGV[12], ARGV[11] .. ':expiring_7d', ARGV[13], ARGV[11] .. ':expiring_1d',
+  ARGV[14], ARGV[11] .. ':expired')
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return {1, previous}
+`;
+
+/**
+ * Settles one expiry notice: removes it only if it is still due at the instant the caller
+ * listed (a regenerate moves it), and appends the caller's events to the event stream in the
+ * same step, so a notice is announced exactly once across the fleet.
+ * KEYS: expiry, events. ARGV: member, dueAtMs, streamMaxLen, eventJson...
+ * Returns 1 settled (events written), 0 gone or moved (nothing written).
+ */
+export const SETTLE_NOTICE_LUA = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 4, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e', ARGV[i])
+end
+return 1
 `;
 
 /**

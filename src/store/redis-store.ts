@@ -9,13 +9,17 @@ import type { TokenRecord, TokenStatus } from '../grants/token-record.js';
 import { CorruptRecordLog } from './corrupt-record-log.js';
 import { deepFreeze } from './deep-freeze.js';
 import { StoreConflictError, StoreUnavailableError } from './errors.js';
-import type {
-  GrantSnapshot,
-  GrantStore,
-  InvalidationListener,
-  Invitation,
-  InvitationFilter,
-  TokenFilter,
+import type { OutboundEvent } from './event-types.js';
+import {
+  EXPIRY_NOTICE_KINDS,
+  EXPIRY_NOTICE_LEAD_MS,
+  type ExpiryNotice,
+  type GrantSnapshot,
+  type GrantStore,
+  type InvalidationListener,
+  type Invitation,
+  type InvitationFilter,
+  type TokenFilter,
 } from './grant-store.js';
 import { encodeInvalidation, InvalidationHub } from './invalidation-hub.js';
 import { ownerState } from './owner-state.js';
@@ -47,6 +51,7 @@ import {
   LIST_LUA,
   LOOKUP_MANY_LUA,
   REPLACE_LUA,
+  SETTLE_NOTICE_LUA,
   UPDATE_LUA,
 } from './redis-scripts.js';
 import {
@@ -79,6 +84,8 @@ export interface RedisGrantStoreOptions {
   readonly observer?: StoreObserver;
   /** Builds each of the two connections; tests use it to wrap or count. Defaults to `new Redis(url, options)`. */
   readonly createClient?: (role: RedisConnectionRole, url: string, options: RedisOptions) => Redis;
+  /** Where `settleExpiryNotice` appends its events: the webhook event stream (`{p}events`). */
+  readonly eventStream?: { readonly key: string; readonly maxLen: number };
 }
 
 const RETENTION_AFTER_EXPIRY_MS = 30 * 24 * 60 * 60 * 1000;
@@ -95,6 +102,7 @@ interface Scripts {
   readonly replace: ScriptCall;
   readonly list: ScriptCall;
   readonly lastUsed: ScriptCall;
+  readonly settleNotice: ScriptCall;
 }
 
 interface LookupRequest {
@@ -113,6 +121,7 @@ export class RedisGrantStore implements GrantStore {
   readonly #hub: InvalidationHub;
   readonly #corrupt: CorruptRecordLog;
   readonly #invitations: RedisInvitations;
+  readonly #eventStream: RedisGrantStoreOptions['eventStream'];
   /** Lookups made in one turn of the event loop go to Redis as one script call. */
   readonly #lookups = new TurnBatcher<LookupRequest, GrantSnapshot | null>(LOOKUP_BATCH, (batch) =>
     this.#lookupMany(batch),
@@ -140,12 +149,14 @@ export class RedisGrantStore implements GrantStore {
     this.#scripts = {
       lookupMany: this.#conn.defineScript('patgateLookupMany', null, LOOKUP_MANY_LUA),
       getById: this.#conn.defineScript('patgateGetById', 1, GET_BY_ID_LUA),
-      create: this.#conn.defineScript('patgateCreate', 3, CREATE_LUA),
+      create: this.#conn.defineScript('patgateCreate', 4, CREATE_LUA),
       update: this.#conn.defineScript('patgateUpdate', 2, UPDATE_LUA),
-      replace: this.#conn.defineScript('patgateReplace', 4, REPLACE_LUA),
+      replace: this.#conn.defineScript('patgateReplace', 5, REPLACE_LUA),
       list: this.#conn.defineScript('patgateList', 2, LIST_LUA),
       lastUsed: this.#conn.defineScript('patgateLastUsed', 1, LAST_USED_LUA),
+      settleNotice: this.#conn.defineScript('patgateSettleNotice', 2, SETTLE_NOTICE_LUA),
     };
+    this.#eventStream = options.eventStream;
     this.#invitations = new RedisInvitations(this.#conn, this.#keys, this.#corrupt);
   }
 
@@ -216,10 +227,12 @@ export class RedisGrantStore implements GrantStore {
         this.#keys.token(tokenHash),
         this.#keys.tokenId(record.id),
         this.#keys.tokens,
+        this.#keys.expiryNotices,
         JSON.stringify(record),
         tokenHash,
         record.id,
         expireAt,
+        ...noticeScores(record.expiresAt),
       ),
     );
     if (result === 1) throw new StoreConflictError('a token with this hash exists');
@@ -317,6 +330,7 @@ export class RedisGrantStore implements GrantStore {
           this.#keys.token(current.hash),
           this.#keys.token(newHash),
           this.#keys.tokenGrace(id),
+          this.#keys.expiryNotices,
           current.hash,
           current.json,
           nextJson,
@@ -327,6 +341,8 @@ export class RedisGrantStore implements GrantStore {
           alias,
           aliasExpireAt,
           this.#keys.prefix,
+          id,
+          ...noticeScores(expiresAt),
         ),
       );
       if (moved === -1) throw new StoreConflictError('a token with the new hash exists');
@@ -413,6 +429,50 @@ export class RedisGrantStore implements GrantStore {
     return this.#invitations.delete(org, user);
   }
 
+  /**
+   * A member that does not read (another writer's, or damaged) is removed as it is met: left
+   * at the head of the index it would hold back every notice behind it.
+   */
+  async dueExpiryNotices(now: number, limit: number): Promise<ExpiryNotice[]> {
+    const key = this.#keys.expiryNotices;
+    const reply = await this.#conn.run(() =>
+      this.#conn.client.zrangebyscore(key, '-inf', String(now), 'WITHSCORES', 'LIMIT', 0, limit),
+    );
+    const notices: ExpiryNotice[] = [];
+    const unreadable: string[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const member = String(reply[i]);
+      const notice = decodeNotice(member, Number(reply[i + 1]));
+      if (notice === null) unreadable.push(member);
+      else notices.push(notice);
+    }
+    if (unreadable.length > 0) {
+      this.#corrupt.skip(key, null, () => {
+        throw new CorruptRecordError('expiry notice', `${unreadable.length} unreadable member(s) removed`);
+      });
+      await this.#conn.run(() => this.#conn.client.zrem(key, ...unreadable));
+    }
+    return notices;
+  }
+
+  async settleExpiryNotice(notice: ExpiryNotice, events: readonly OutboundEvent[]): Promise<boolean> {
+    const stream = this.#eventStream;
+    if (stream === undefined && events.length > 0) {
+      throw new TypeError('settleExpiryNotice: this store was built without an event stream');
+    }
+    const settled = await this.#conn.run(() =>
+      this.#scripts.settleNotice(
+        this.#keys.expiryNotices,
+        stream?.key ?? this.#keys.expiryNotices,
+        `${notice.tokenId}:${notice.kind}`,
+        String(notice.dueAt),
+        String(stream?.maxLen ?? 0),
+        ...events.map((e) => JSON.stringify(e)),
+      ),
+    );
+    return settled === 1;
+  }
+
   onInvalidate(listener: InvalidationListener): void {
     this.#hub.add(listener);
   }
@@ -454,6 +514,23 @@ export class RedisGrantStore implements GrantStore {
     }
     return results[0]?.[1];
   }
+}
+
+/** The due instants (ms) of a token's expiry notices, in EXPIRY_NOTICE_KINDS order, for the scripts. */
+function noticeScores(expiresAt: string): string[] {
+  const expires = Date.parse(expiresAt);
+  if (Number.isNaN(expires)) throw new TypeError(`expiresAt is not an instant: ${expiresAt}`);
+  return EXPIRY_NOTICE_KINDS.map((kind) => String(expires - EXPIRY_NOTICE_LEAD_MS[kind]));
+}
+
+/** A member of the expiry index, `{id}:{kind}`, read as hostile data; null when it does not read. */
+function decodeNotice(member: string, dueAt: number): ExpiryNotice | null {
+  const colon = member.lastIndexOf(':');
+  const tokenId = member.slice(0, colon);
+  const kind = EXPIRY_NOTICE_KINDS.find((k) => k === member.slice(colon + 1));
+  // Ids as the record codec takes them: any non-empty string.
+  if (colon < 1 || kind === undefined || tokenId.length > 256 || !Number.isSafeInteger(dueAt)) return null;
+  return { tokenId, kind, dueAt };
 }
 
 /** Dead tokens linger 30 days past expiry so that they still answer "expired". */

@@ -1,5 +1,6 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisCall } from './redis-call.js';
+import { type ClusterSettings, clusterClient } from './redis-cluster-client.js';
 import {
   type ConsoleSession,
   checkSessionLimits,
@@ -10,7 +11,10 @@ import {
 } from './session-store.js';
 
 export interface RedisSessionStoreOptions {
+  /** The Redis to use; ignored when `cluster` is set. */
   readonly url: string;
+  /** A Redis Cluster instead of `url`: each command and MULTI below touches one key. */
+  readonly cluster?: ClusterSettings;
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
   readonly limits: SessionLimits;
@@ -27,12 +31,13 @@ export interface RedisSessionStoreOptions {
  * | `{p}session:{hash}`  | string | JSON `ConsoleSession`; TTL the idle limit, reset on use   |
  * | `{p}signin:{hash}`   | string | JSON `PendingSignIn`; TTL `SIGN_IN_TTL_MS`                |
  *
- * `{hash}` is the SHA-256 of the browser's random id. Redis enforces the idle limit
+ * `{hash}` is the SHA-256 of the browser's random id; on a Cluster each key has a slot of
+ * its own (no hash tag: every command and MULTI here touches one key). Redis enforces the idle limit
  * (an unused key expires); the absolute limit is checked on every use against
  * `createdAt`, and the TTL never reaches past it.
  */
 export class RedisSessionStore implements SessionStore {
-  readonly #redis: Redis;
+  readonly #redis: Redis | Cluster;
   readonly #prefix: string;
   readonly #limits: SessionLimits;
   readonly #now: () => number;
@@ -43,13 +48,16 @@ export class RedisSessionStore implements SessionStore {
     this.#limits = options.limits;
     this.#prefix = options.keyPrefix;
     this.#now = options.now ?? Date.now;
-    this.#redis = new Redis(options.url, {
-      commandTimeout: options.commandTimeoutMs,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      retryStrategy: (times) => Math.min(times * 100, 2000),
-      ...options.redisOptions,
-    });
+    this.#redis =
+      options.cluster === undefined
+        ? new Redis(options.url, {
+            commandTimeout: options.commandTimeoutMs,
+            maxRetriesPerRequest: 0,
+            enableOfflineQueue: false,
+            retryStrategy: (times) => Math.min(times * 100, 2000),
+            ...options.redisOptions,
+          })
+        : clusterClient(options.cluster, { commandTimeoutMs: options.commandTimeoutMs, offlineQueue: false });
     // Connection errors surface on the calls; the client reconnects by itself.
     this.#redis.on('error', () => {});
     this.#calls = new RedisCall(this.#redis, options.commandTimeoutMs);

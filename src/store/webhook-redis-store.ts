@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from './errors.js';
 import { type OutboundEvent, payloadOf } from './event-types.js';
+import { type ClusterSettings, clusterClient } from './redis-cluster-client.js';
 import { CLAIM_LUA, COMPLETE_LUA, FAN_OUT_LUA, REDELIVER_LUA } from './webhook-scripts.js';
 import {
   type AttemptOutcome,
@@ -15,7 +16,13 @@ import {
 } from './webhook-store.js';
 
 export interface RedisWebhookStoreOptions {
+  /** The Redis to use; ignored when `cluster` is set. */
   readonly url: string;
+  /**
+   * A Redis Cluster instead of `url`. Every key of this store must then share one hash slot:
+   * `keyPrefix` carries a hash tag (`ClusterKeys.sidePrefix()`, the audit stream's).
+   */
+  readonly cluster?: ClusterSettings;
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
   /** Merged over the defaults: connection settings shared with the grant store (Sentinel, TLS). */
@@ -34,13 +41,18 @@ export function eventStreamKey(keyPrefix: string): string {
   return `${keyPrefix}events`;
 }
 
+/** A key prefix that pins every key built from it to one Cluster slot: it holds a non-empty `{tag}`. */
+const HASH_TAGGED = /\{[^}]+\}/;
+
 /**
- * Durable webhook state in Redis (layout in webhook-scripts.ts). Two connections:
- * one for commands (with the store's timeout), one for the blocking stream read.
+ * Durable webhook state in Redis or a Redis Cluster (layout in webhook-scripts.ts). Two
+ * clients: one for commands (with the store's timeout), one for the blocking stream read.
+ * On a Cluster every key is in the slot of the prefix's hash tag, so the scripts, MULTIs
+ * and pipelines below run there exactly as on one Redis.
  */
 export class RedisWebhookStore implements WebhookStore {
-  readonly #redis: Redis;
-  readonly #blocking: Redis;
+  readonly #redis: Redis | Cluster;
+  readonly #blocking: Redis | Cluster;
   readonly #prefix: string;
   readonly #stream: string;
   readonly #subs: string;
@@ -48,22 +60,38 @@ export class RedisWebhookStore implements WebhookStore {
   #groupReady = false;
 
   constructor(options: RedisWebhookStoreOptions) {
+    const { cluster } = options;
+    if (cluster !== undefined && !HASH_TAGGED.test(options.keyPrefix)) {
+      throw new TypeError(
+        `on a Redis Cluster the webhook keyPrefix needs a hash tag, got "${options.keyPrefix}"`,
+      );
+    }
     this.#prefix = options.keyPrefix;
     this.#stream = eventStreamKey(options.keyPrefix);
     this.#subs = `${options.keyPrefix}wh:subs`;
     this.#due = `${options.keyPrefix}wh:due`;
-    const base: RedisOptions = {
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(times * 100, 2000),
-      ...options.redisOptions,
-    };
-    this.#redis = new Redis(options.url, { ...base, commandTimeout: options.commandTimeoutMs });
-    // No command timeout: XREADGROUP BLOCK waits on purpose.
-    this.#blocking = new Redis(options.url, base);
+    if (cluster === undefined) {
+      const base: RedisOptions = {
+        maxRetriesPerRequest: 0,
+        retryStrategy: (times) => Math.min(times * 100, 2000),
+        ...options.redisOptions,
+      };
+      this.#redis = new Redis(options.url, { ...base, commandTimeout: options.commandTimeoutMs });
+      // No command timeout: XREADGROUP BLOCK waits on purpose.
+      this.#blocking = new Redis(options.url, base);
+    } else {
+      // Queued until the cluster is ready, as the standalone clients' commands are.
+      this.#redis = clusterClient(cluster, {
+        commandTimeoutMs: options.commandTimeoutMs,
+        offlineQueue: true,
+      });
+      this.#blocking = clusterClient(cluster, { commandTimeoutMs: null, offlineQueue: true });
+    }
     for (const client of [this.#redis, this.#blocking]) {
       client.on('error', () => {});
-      client.defineCommand('whFanOut', { numberOfKeys: 0, lua: FAN_OUT_LUA });
-      client.defineCommand('whClaim', { numberOfKeys: 0, lua: CLAIM_LUA });
+      // The number of keys varies with the subscriptions reached: it is the first argument.
+      client.defineCommand('whFanOut', { lua: FAN_OUT_LUA });
+      client.defineCommand('whClaim', { numberOfKeys: 2, lua: CLAIM_LUA });
       client.defineCommand('whComplete', { numberOfKeys: 2, lua: COMPLETE_LUA });
       client.defineCommand('whRedeliver', { numberOfKeys: 2, lua: REDELIVER_LUA });
     }
@@ -93,15 +121,13 @@ export class RedisWebhookStore implements WebhookStore {
 
   async deleteSubscription(id: string): Promise<boolean> {
     const removed = await this.#call(() =>
-      this.#redis.multi().hdel(this.#subs, id).del(`${this.#prefix}wh:list:${id}`).exec(),
+      this.#redis.multi().hdel(this.#subs, id).del(this.#listKey(id)).exec(),
     );
     return removed?.[0]?.[1] === 1;
   }
 
   async listDeliveries(subscriptionId: string, limit: number): Promise<Delivery[]> {
-    const ids = await this.#call(() =>
-      this.#redis.zrevrange(`${this.#prefix}wh:list:${subscriptionId}`, 0, limit - 1),
-    );
+    const ids = await this.#call(() => this.#redis.zrevrange(this.#listKey(subscriptionId), 0, limit - 1));
     if (ids.length === 0) return [];
     const pipeline = this.#redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.#deliveryKey(subscriptionId, id));
@@ -164,20 +190,24 @@ export class RedisWebhookStore implements WebhookStore {
 
   async fanOut(streamed: StreamedEvent, subscriptions: readonly Subscription[], now: number): Promise<void> {
     const event = streamed.event;
+    const deliveryId = deliveryIdOf(streamed.streamId);
+    const targets = event === null ? [] : subscriptions.map((s) => s.id);
+    const keys = [this.#stream, this.#due];
+    for (const sub of targets) keys.push(this.#deliveryKey(sub, deliveryId), this.#listKey(sub));
     await this.#call(() =>
       (this.#redis as unknown as Scripts).whFanOut(
-        this.#prefix,
-        this.#stream,
+        String(keys.length),
+        ...keys,
         GROUP,
         streamed.streamId,
-        deliveryIdOf(streamed.streamId),
+        deliveryId,
         event?.type ?? '',
         event === null ? '' : payloadOf(event),
         String(now),
         new Date(now).toISOString(),
         String(DELIVERY_RETENTION_MS),
         String(DELIVERIES_KEPT),
-        ...(event === null ? [] : subscriptions.map((s) => s.id)),
+        ...targets,
       ),
     );
   }
@@ -186,6 +216,8 @@ export class RedisWebhookStore implements WebhookStore {
     const leasePrefix = `${randomBytes(8).toString('hex')}-`;
     const reply = (await this.#call(() =>
       (this.#redis as unknown as Scripts).whClaim(
+        this.#due,
+        this.#subs,
         this.#prefix,
         String(now),
         String(max),
@@ -253,6 +285,10 @@ export class RedisWebhookStore implements WebhookStore {
 
   #deliveryKey(subscriptionId: string, deliveryId: string): string {
     return `${this.#prefix}wh:d:${subscriptionId}:${deliveryId}`;
+  }
+
+  #listKey(subscriptionId: string): string {
+    return `${this.#prefix}wh:list:${subscriptionId}`;
   }
 
   async #ensureGroup(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * The Lua behind `RedisWebhookStore`. Keys are derived from the prefix in ARGV
- * (one primary or Sentinel, not Cluster, as for the grant store). Layout:
+ * The Lua behind `RedisWebhookStore`. Layout (`{p}` is the store's key prefix: the
+ * configured `key_prefix` on one Redis, `ClusterKeys.sidePrefix()` = `{p}{_side}:` on a
+ * Cluster, beside the audit stream):
  *
  * | key                        | type   | holds                                              |
  * | -------------------------- | ------ | -------------------------------------------------- |
@@ -9,6 +10,11 @@
  * | `{p}wh:d:{sub}:{delivery}` | hash   | one delivery: payload, status, attempts, last try  |
  * | `{p}wh:list:{sub}`         | zset   | delivery ids of a subscription by creation (ms)    |
  * | `{p}wh:due`                | zset   | `{sub}/{delivery}` by when the next attempt is due |
+ *
+ * Every script declares its keys (KEYS), so a Cluster client routes it to the slot
+ * they share. The one exception: CLAIM learns which deliveries are due from `wh:due`
+ * itself, so it builds their keys from the prefix in ARGV; on a Cluster that prefix
+ * carries the same hash tag, so those keys live in the declared keys' slot.
  *
  * A claimed delivery stays in `wh:due`, re-scored to the end of its lease: if the
  * instance dies mid-attempt, the entry comes due again and another instance takes
@@ -19,35 +25,36 @@
 /**
  * Creates the deliveries of one event (those that exist are left alone: fan-out is
  * retried after a crash), then acknowledges the stream entry.
- * ARGV: prefix, stream, group, streamId, deliveryId, type, payload, nowMs, nowIso, retentionMs, keep, sub...
+ * KEYS: the stream, wh:due, then per subscription its delivery hash and its wh:list.
+ * ARGV: group, streamId, deliveryId, type, payload, nowMs, nowIso, retentionMs, keep, sub...
+ * (one sub per pair of keys).
  */
 export const FAN_OUT_LUA = `
-local prefix = ARGV[1]
-for i = 12, #ARGV do
+for i = 10, #ARGV do
   local sub = ARGV[i]
-  local dk = prefix .. 'wh:d:' .. sub .. ':' .. ARGV[5]
+  local dk = KEYS[3 + 2 * (i - 10)]
+  local list = KEYS[4 + 2 * (i - 10)]
   if redis.call('EXISTS', dk) == 0 then
-    redis.call('HSET', dk, 'id', ARGV[5], 'sub', sub, 'type', ARGV[6], 'payload', ARGV[7],
-      'status', 'pending', 'attempts', 0, 'created_at', ARGV[9], 'round_start', ARGV[8],
-      'last_at', '', 'last_code', '', 'last_error', '', 'next_at', ARGV[9], 'lease', '')
-    redis.call('PEXPIRE', dk, ARGV[10])
-    redis.call('ZADD', prefix .. 'wh:due', ARGV[8], sub .. '/' .. ARGV[5])
-    local list = prefix .. 'wh:list:' .. sub
-    redis.call('ZADD', list, ARGV[8], ARGV[5])
-    redis.call('ZREMRANGEBYRANK', list, 0, -(tonumber(ARGV[11]) + 1))
+    redis.call('HSET', dk, 'id', ARGV[3], 'sub', sub, 'type', ARGV[4], 'payload', ARGV[5],
+      'status', 'pending', 'attempts', 0, 'created_at', ARGV[7], 'round_start', ARGV[6],
+      'last_at', '', 'last_code', '', 'last_error', '', 'next_at', ARGV[7], 'lease', '')
+    redis.call('PEXPIRE', dk, ARGV[8])
+    redis.call('ZADD', KEYS[2], ARGV[6], sub .. '/' .. ARGV[3])
+    redis.call('ZADD', list, ARGV[6], ARGV[3])
+    redis.call('ZREMRANGEBYRANK', list, 0, -(tonumber(ARGV[9]) + 1))
   end
 end
-redis.call('XACK', ARGV[2], ARGV[3], ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return 0
 `;
 
 /**
- * Takes due deliveries. ARGV: prefix, nowMs, max, leaseUntilMs, nowIso, leasePrefix.
- * Returns [[member, {hash fields...}, subscriptionJson|false], ...].
+ * Takes due deliveries. KEYS: wh:due, wh:subs. ARGV: prefix, nowMs, max, leaseUntilMs,
+ * nowIso, leasePrefix. Returns [[member, {hash fields...}, subscriptionJson|false], ...].
  */
 export const CLAIM_LUA = `
 local prefix = ARGV[1]
-local due = prefix .. 'wh:due'
+local due = KEYS[1]
 local members = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for i, member in ipairs(members) do
@@ -60,7 +67,7 @@ for i, member in ipairs(members) do
     redis.call('ZADD', due, ARGV[4], member)
     redis.call('HINCRBY', dk, 'attempts', 1)
     redis.call('HSET', dk, 'last_at', ARGV[5], 'lease', ARGV[6] .. i)
-    local sub = redis.call('HGET', prefix .. 'wh:subs', string.sub(member, 1, slash - 1))
+    local sub = redis.call('HGET', KEYS[2], string.sub(member, 1, slash - 1))
     out[#out + 1] = {member, redis.call('HGETALL', dk), sub}
   end
 end

@@ -494,5 +494,63 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    describe('expiry index (the scheduler)', () => {
+      const DAY = 86_400_000;
+      const noticesOf = async (id: string, now: number) =>
+        (await store.dueExpiryNotices(now, 1_000)).filter((n) => n.tokenId === id);
+
+      it('indexes a created token at 7 days, 1 day and 0 before its expiry, soonest first', async () => {
+        const expires = Date.parse('2031-06-01T00:00:00.000Z');
+        const { record } = await created(fineGrained({ expiresAt: new Date(expires).toISOString() }));
+        expect(await noticesOf(record.id, expires - 7 * DAY - 1)).toEqual([]);
+        expect(await noticesOf(record.id, expires - 7 * DAY)).toEqual([
+          { tokenId: record.id, kind: 'expiring_7d', dueAt: expires - 7 * DAY },
+        ]);
+        expect(await noticesOf(record.id, expires)).toEqual([
+          { tokenId: record.id, kind: 'expiring_7d', dueAt: expires - 7 * DAY },
+          { tokenId: record.id, kind: 'expiring_1d', dueAt: expires - DAY },
+          { tokenId: record.id, kind: 'expired', dueAt: expires },
+        ]);
+      });
+
+      it('moves the notices to the new expiry in the same step as regenerate', async () => {
+        const expires = Date.parse('2031-06-01T00:00:00.000Z');
+        const { record } = await created(fineGrained({ expiresAt: new Date(expires).toISOString() }));
+        const [before] = await noticesOf(record.id, expires - 7 * DAY);
+        const later = expires + 30 * DAY;
+        await store.replaceTokenSecret(record.id, randomHash(), new Date(later).toISOString());
+        expect(await noticesOf(record.id, expires)).toEqual([]);
+        expect((await noticesOf(record.id, later)).map((n) => n.dueAt)).toEqual([
+          later - 7 * DAY,
+          later - DAY,
+          later,
+        ]);
+        // A notice listed before the move no longer settles: it would announce the old expiry.
+        if (before === undefined) throw new Error('no notice before the move');
+        expect(await store.settleExpiryNotice(before, [])).toBe(false);
+      });
+
+      it('settles a notice exactly once, however many callers race for it', async () => {
+        const expires = Date.parse('2031-06-01T00:00:00.000Z');
+        const { record } = await created(fineGrained({ expiresAt: new Date(expires).toISOString() }));
+        const [notice] = await noticesOf(record.id, expires - 7 * DAY);
+        if (notice === undefined) throw new Error('no notice');
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => store.settleExpiryNotice(notice, [])),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await noticesOf(record.id, expires - 7 * DAY)).toEqual([]);
+        // The other notices are untouched.
+        expect((await noticesOf(record.id, expires)).map((n) => n.kind)).toEqual(['expiring_1d', 'expired']);
+      });
+
+      it('lists at most `limit` notices', async () => {
+        const expires = Date.parse('2031-06-01T00:00:00.000Z');
+        await created(fineGrained({ expiresAt: new Date(expires).toISOString() }));
+        await created(fineGrained({ expiresAt: new Date(expires).toISOString() }));
+        expect(await store.dueExpiryNotices(expires, 4)).toHaveLength(4);
+      });
+    });
   });
 }

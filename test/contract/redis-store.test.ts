@@ -338,7 +338,7 @@ describe('RedisGrantStore', () => {
     await expect(store.ready(COMMAND_TIMEOUT_MS)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
-  it('refuses a Redis Cluster node instead of half-working on it', async () => {
+  it('refuses a Redis Cluster node (store.cluster is the Cluster store) instead of half-working on it', async () => {
     const cluster = await startClusterNode();
     try {
       const errors: string[] = [];
@@ -355,9 +355,11 @@ describe('RedisGrantStore', () => {
       await expect(store.ready()).rejects.toBeInstanceOf(StoreUnavailableError);
       const lookup = await timed(store.lookup(randomHash(), 'acme'));
       expect(lookup.error).toBeInstanceOf(StoreUnavailableError);
-      expect(String((lookup.error as Error).cause)).toMatch(/Cluster is not supported/);
+      expect(String((lookup.error as Error).cause)).toMatch(
+        /a Cluster node: configure it under store\.cluster/,
+      );
       await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
-      expect(errors.join('\n')).toMatch(/Cluster is not supported/);
+      expect(errors.join('\n')).toMatch(/a Cluster node: configure it under store\.cluster/);
     } finally {
       await cluster.stop();
     }

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.js';
 import { type CreatedToken, createToken, stackConfig } from '../helpers/stack.js';
@@ -173,6 +173,65 @@ describe('the decision listener alone', () => {
     });
     await envoy.body.dump();
     expect(envoy.statusCode).toBe(200);
+  });
+
+  it.each([
+    [
+      'forward auth (Traefik, Caddy)',
+      (path: string) => ({
+        url: '/forward',
+        headers: {
+          'x-forwarded-method': 'GET',
+          'x-forwarded-uri': path,
+          'x-forwarded-host': 'api.example.com',
+        },
+      }),
+    ],
+    [
+      'Envoy ext_authz',
+      (path: string) => ({
+        url: `/envoy${path}`,
+        headers: { host: 'api.example.com' } as Record<string, string>,
+      }),
+    ],
+  ])('%s: the identity on an allow, the gateway answer on every refusal', async (_label, ask) => {
+    // The dispatcher API sends the path as written: a URL string would have its %2e%2e resolved
+    // by the client (WHATWG URL parsing) before Envoy's path ever reached patgate.
+    const client = new Client(gateway.decisionUrl ?? '');
+    const call = async (path: string, credential: string | undefined) => {
+      const { url, headers } = ask(path);
+      const res = await client.request({
+        method: 'GET',
+        path: url,
+        headers: credential === undefined ? headers : { ...headers, authorization: `Bearer ${credential}` },
+      });
+      const text = await res.body.text();
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        body: text === '' ? null : (JSON.parse(text) as { type: string }),
+      };
+    };
+    onTestFinished(() => client.close());
+    const allowed = await call('/repos/acme/api/issues', token.token);
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers['x-patgate-user']).toBe('alice');
+    expect(allowed.headers['x-patgate-token-id']).toBe(token.id);
+    expect(allowed.body).toBeNull();
+    for (const [path, credential, status, type] of [
+      ['/repos/acme/api/issues', undefined, 401, 'token_missing'],
+      ['/repos/acme/api/contents/a.md', reader.token, 403, 'permission_missing'],
+      ['/repos/acme/web/issues', reader.token, 404, 'not_found'],
+      // A path trick: an encoded ".." would let a decoding upstream climb out of the repository.
+      ['/repos/acme/api/contents/%2e%2e/%2e%2e/web/issues', token.token, 400, 'bad_request_target'],
+    ] as const) {
+      const refused = await call(path, credential);
+      expect(refused.status, path).toBe(status);
+      expect(refused.headers['x-patgate-status']).toBe(String(status));
+      expect(refused.headers['content-type']).toBe('application/problem+json');
+      expect(refused.body?.type).toBe(`https://patgate.dev/problems/${type}`);
+      expect(refused.headers['x-patgate-user']).toBeUndefined();
+    }
   });
 
   it('does not believe a peer outside trusted_proxies', async () => {

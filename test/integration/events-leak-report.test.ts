@@ -30,7 +30,7 @@ beforeAll(async () => {
     new Receiver().start(),
   ]);
   const configText =
-    stackConfig({ store: 'redis', keyPrefix: PREFIX }, upstream.url, redis.url) +
+    stackConfig({ store: 'redis', keyPrefix: PREFIX, commandTimeoutMs: 2_000 }, upstream.url, redis.url) +
     webhooksConfig() +
     'leak_reports:\n  per_address_per_hour: 3\n';
   gateway = await startGateway(configText);

@@ -14,7 +14,7 @@ let b: GatewayProcess;
 beforeAll(async () => {
   [redis, upstream] = await Promise.all([startRedisServer(), startTestUpstream()]);
   const text = stackConfig(
-    { store: 'redis', keyPrefix: 'rot:', cacheTtlMs: 60_000 },
+    { store: 'redis', keyPrefix: 'rot:', cacheTtlMs: 60_000, commandTimeoutMs: 2_000 },
     upstream.url,
     redis.url,
   );

@@ -16,7 +16,9 @@ let configText: string;
 
 beforeAll(async () => {
   [redis, upstream] = await Promise.all([startRedisServer(), startTestUpstream()]);
-  configText = stackConfig({ store: 'redis', keyPrefix: 'evt:' }, upstream.url, redis.url) + webhooksConfig();
+  configText =
+    stackConfig({ store: 'redis', keyPrefix: 'evt:', commandTimeoutMs: 2_000 }, upstream.url, redis.url) +
+    webhooksConfig();
   [a, b] = await Promise.all([startGateway(configText), startGateway(configText)]);
 });
 

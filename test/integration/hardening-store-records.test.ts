@@ -86,7 +86,7 @@ describe('records trusted as read', () => {
     ['a repository that is no string', (r) => ({ ...r, repositories: ['api', 1] }), 'api'],
     ['an unknown permission level', (r) => ({ ...r, permissions: { issues: 'superuser' } }), 'api'],
     ['an unknown kind', (r) => ({ ...r, kind: 'oauth' }), 'api'],
-    ['an unknown field', (r) => ({ ...r, allowedIps: ['0.0.0.0/0'] }), 'api'],
+    ['an unknown field', (r) => ({ ...r, trustedNetworks: ['0.0.0.0/0'] }), 'api'],
     ['an expiry that is no instant', (r) => ({ ...r, expiresAt: 'never' }), 'api'],
     ['a resource owner that is no login', (r) => ({ ...r, resourceOwner: 'u1:members' }), 'api'],
   ];

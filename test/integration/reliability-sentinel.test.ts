@@ -183,19 +183,19 @@ describe.skipIf(Boolean(process.env.PATGATE_TEST_REDIS_URL))('Redis Sentinel', (
 });
 
 describe('config refuses what patgate cannot do safely', () => {
-  it('a cluster key or a multi-host URL is a config error, and sentinel keys go together', async () => {
+  it('a cluster beside redis_url or a multi-host URL is a config error, and sentinel keys go together', async () => {
     const upstreamUrl = 'http://127.0.0.1:9';
     const cases: [string, RegExp][] = [
       [
         stackConfig({ store: 'redis' }, upstreamUrl, 'redis://127.0.0.1:7000').replace(
           '  command_timeout_ms: 300\n',
-          '  command_timeout_ms: 300\n  cluster: true\n',
+          '  command_timeout_ms: 300\n  cluster:\n    nodes: ["127.0.0.1:7001"]\n',
         ),
-        /store\.cluster: Redis Cluster is not supported/,
+        /store\.redis_url: store\.redis_url and store\.cluster exclude each other/,
       ],
       [
         stackConfig({ store: 'redis' }, upstreamUrl, 'redis://10.0.0.1:7000,10.0.0.2:7000'),
-        /store\.redis_url: Redis Cluster is not supported/,
+        /store\.redis_url: a Redis Cluster is configured as store\.cluster\.nodes/,
       ],
       [
         stackConfig({ store: 'redis' }, upstreamUrl, 'redis://127.0.0.1:6379').replace(

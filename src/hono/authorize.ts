@@ -1,0 +1,121 @@
+import { encodedSlashProblem } from '../gateway/encoded-slash.js';
+import { NO_ROUTE, type Refusal, STORE_UNAVAILABLE } from '../gateway/refusal.js';
+import type { RouteTable } from '../gateway/route-table.js';
+import { decide } from '../grants/decide.js';
+import type { Decision } from '../grants/decision.js';
+import type { InstantMemo } from '../grants/instant.js';
+import { type RequestResource, resolveResource } from '../grants/resource.js';
+import type { TokenRecord } from '../grants/token-record.js';
+import type { RequestFacts } from '../request/facts.js';
+import type { RouteRule } from '../routes/types.js';
+import type { GrantCache } from '../store/cached-grant-store.js';
+import { StoreUnavailableError } from '../store/errors.js';
+import { hashToken, parseToken } from '../tokens/format.js';
+
+/** What the middleware does with a request: let it through (with its token, on a guarded route), or refuse it. */
+export type Verdict =
+  | {
+      readonly kind: 'allow';
+      readonly rule: RouteRule;
+      /** Null on a `public: true` route: no token was asked for. */
+      readonly token: TokenRecord | null;
+      readonly resource: RequestResource | null;
+    }
+  | { readonly kind: 'refuse'; readonly refusal: Refusal };
+
+export interface AuthorizeInput {
+  readonly facts: RequestFacts;
+  readonly table: RouteTable;
+  /** Stripped before matching (`base_path`); null for none. */
+  readonly basePath: string | null;
+  readonly cache: GrantCache;
+  /** Epoch milliseconds, read when the grants are in hand. */
+  readonly now: () => number;
+  readonly instants: InstantMemo;
+}
+
+type Deny = Extract<Decision, { kind: 'deny' }>;
+
+// The gateway's own wording for the refusals it makes before `decide` (gateway/pipeline.ts), so
+// that a client reads the same body from either.
+const TOKEN_MISSING: Deny = Object.freeze({
+  kind: 'deny',
+  reason: 'token_missing',
+  detail: 'this route requires a bearer token',
+});
+const TOKEN_MALFORMED: Deny = Object.freeze({
+  kind: 'deny',
+  reason: 'token_malformed',
+  detail: 'the bearer credential is not a well-formed patgate token',
+});
+const TOKEN_UNKNOWN: Deny = Object.freeze({ kind: 'deny', reason: 'token_unknown', detail: 'unknown token' });
+
+/** The request's path under `base`, or null when it is outside it (as the gateway reads `base_path`). */
+function withoutBase(path: string, base: string): string | null {
+  if (!path.startsWith(base)) return null;
+  if (path.length === base.length) return '/';
+  return path.charCodeAt(base.length) === 0x2f ? path.slice(base.length) : null;
+}
+
+function refuse(refusal: Refusal): Verdict {
+  return { kind: 'refuse', refusal };
+}
+
+/**
+ * The gateway pipeline's steps up to the decision, in its order: route match, encoded `/`,
+ * declared body size, credential, checksum, grants (cache, then store), `decide`. Only a store
+ * failure is turned into a refusal here (503, never an allow); any other error is the caller's.
+ */
+export async function authorize(input: AuthorizeInput): Promise<Verdict> {
+  const { facts, table } = input;
+  const path = input.basePath === null ? facts.path : withoutBase(facts.path, input.basePath);
+  const match = path === null ? null : table.matcher.match(facts.method, path);
+  if (match === null) return refuse(NO_ROUTE);
+  const rule = match.rule;
+  if (facts.encodedSlash) {
+    const problem = encodedSlashProblem(match);
+    if (problem !== null) return refuse({ kind: 'shape', reason: 'bad_request_target', detail: problem });
+  }
+  if (facts.contentLength > rule.maxBodyBytes) {
+    return refuse({
+      kind: 'shape',
+      reason: 'body_too_large',
+      detail: `the body is ${facts.contentLength} bytes; this route accepts at most ${rule.maxBodyBytes}`,
+    });
+  }
+  const requirement = rule.requirement;
+  if (requirement.kind === 'public') return { kind: 'allow', rule, token: null, resource: null };
+
+  const credential = facts.credential;
+  if (credential.kind === 'none') return refuse(TOKEN_MISSING);
+  if (credential.kind === 'invalid') {
+    return refuse({ kind: 'deny', reason: 'token_malformed', detail: credential.detail });
+  }
+  const parsed = parseToken(credential.token);
+  if (!parsed.ok) return refuse(TOKEN_MALFORMED);
+
+  const resource = resolveResource(requirement.resource, match.params);
+  const tokenHash = hashToken(credential.token);
+  const owner = resource.owner ?? '';
+  let snapshot = input.cache.peek(tokenHash, parsed.kind, owner);
+  if (snapshot === undefined) {
+    try {
+      snapshot = await input.cache.load(tokenHash, parsed.kind, owner);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return refuse(STORE_UNAVAILABLE);
+      throw error;
+    }
+  }
+  if (snapshot === null) return refuse(TOKEN_UNKNOWN);
+  const decision = decide({
+    snapshot,
+    requirement,
+    resource,
+    implicit: table.implicit,
+    hideForbidden: table.hideForbidden,
+    now: input.now(),
+    instants: input.instants,
+  });
+  if (decision.kind === 'deny') return refuse(decision);
+  return { kind: 'allow', rule, token: decision.token, resource };
+}
