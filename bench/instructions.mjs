@@ -123,7 +123,7 @@ async function measure(name, argvFor) {
     },
   );
   try {
-    await waitForPort(port, 300_000, child);
+    await waitForPort(port, 900_000, child);
     const dispatcher = new Agent({ connections: CONCURRENCY });
     await drive(port, WARMUP, dispatcher, false);
     control(child.pid, '--zero');

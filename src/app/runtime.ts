@@ -357,6 +357,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       gatewayServer.closeAllConnections();
       decisionServer?.closeAllConnections();
       await Promise.all([closed, decisionClosed]);
+      gateway.flushAccessLog();
       adminServer.closeAllConnections();
       await closeServer(adminServer);
       await consoleListener?.close();

@@ -82,8 +82,7 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<AdminEnv> {
     return answerError(c, error, logger, 'console');
   });
   app.notFound((c) => problemJson(c, notFound('such page or endpoint')));
-  // First, for every call: a body is cut off while it streams, before anyone reads it.
-  app.use('*', limitBody({ maxBytes: ADMIN_MAX_BODY_BYTES }));
+  // Outermost, so that every answer carries them, the body limit's 413 included.
   app.use('*', async function consoleSecurityHeaders(c, next) {
     await next();
     c.header('x-content-type-options', 'nosniff');
@@ -91,6 +90,8 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono<AdminEnv> {
     c.header('x-frame-options', 'DENY');
     c.header('content-security-policy', CONTENT_SECURITY_POLICY);
   });
+  // Then, for every call: a body is cut off while it streams, before anyone reads it.
+  app.use('*', limitBody({ maxBytes: ADMIN_MAX_BODY_BYTES }));
   registerAssets(app);
 
   registerSignInRoutes(app, { mode, sessions, store: options.sessions, publicUrl, logger });

@@ -208,6 +208,11 @@ export class Gateway {
     return this.#inFlight;
   }
 
+  /** Writes the access lines still buffered (shutdown). */
+  flushAccessLog(): void {
+    this.#access.flush();
+  }
+
   /** Resolves once no request is in flight (for drain on shutdown). */
   idle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();

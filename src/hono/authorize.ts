@@ -117,5 +117,16 @@ export async function authorize(input: AuthorizeInput): Promise<Verdict> {
     instants: input.instants,
   });
   if (decision.kind === 'deny') return refuse(decision);
+  // The gateway checks the client address against the token's `allowed_ips` and the org's
+  // `ip_allow_list` (src/limits/). A fetch handler has no client address it can vouch for, so a
+  // grant restricted to addresses is refused here, never allowed from anywhere.
+  if (snapshot.token.allowedIps !== undefined || snapshot.owner.org?.policy.ipAllowList !== undefined) {
+    return refuse({
+      kind: 'limited',
+      reason: 'ip_not_allowed',
+      detail: `token ${decision.token.id} may be used only from listed IP addresses, which patgate/hono cannot check; use the gateway`,
+      tokenId: decision.token.id,
+    });
+  }
   return { kind: 'allow', rule, token: decision.token, resource };
 }

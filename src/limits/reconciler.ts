@@ -63,6 +63,8 @@ type Replies = [Error | null, unknown][] | null;
 
 /** Kept this long past a window's end, so that a late reconcile still finds the count. */
 const EXPIRY_SLACK_MS = 60_000;
+/** Without Redis, past windows are swept once this many budgets exist (then at twice what is left). */
+const LOCAL_SWEEP_MIN = 1_024;
 
 /**
  * The shared side of the budgets: every `intervalMs` (and at once when a request waits) one
@@ -83,6 +85,7 @@ export class Reconciler {
   #scheduled = false;
   #closed = false;
   #lastSuccess = 0;
+  #sweepAt = LOCAL_SWEEP_MIN;
   /** Resolved when the reconcile after the current one ends; what waiting requests wait on. */
   #next: Promise<void> | null = null;
   #resolveNext: (() => void) | null = null;
@@ -124,10 +127,24 @@ export class Reconciler {
   bucket(key: string, windowMs: number): Bucket {
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
+      if (this.#redis === null && this.#buckets.size >= this.#sweepAt) this.#sweepLocal();
       bucket = new Bucket(key, windowMs);
       this.#buckets.set(key, bucket);
     }
     return bucket;
+  }
+
+  /**
+   * Without Redis no reconcile runs to drop idle budgets, and every distinct user, token or org
+   * would keep one for good. A bucket starts each window afresh, so those of past windows go;
+   * the sweep runs as the count doubles, so its cost is spread over the budgets created.
+   */
+  #sweepLocal(): void {
+    const now = this.#now();
+    for (const [key, bucket] of this.#buckets) {
+      if (now >= bucket.windowStart + bucket.windowMs) this.#buckets.delete(key);
+    }
+    this.#sweepAt = Math.max(LOCAL_SWEEP_MIN, 2 * this.#buckets.size);
   }
 
   /** Peeks without creating (the status endpoint). */

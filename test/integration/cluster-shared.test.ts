@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportLimiter } from '../../src/leaks/report-limiter.js';
+import { clusterClient } from '../../src/store/redis-cluster-client.js';
 import { RedisSessionStore } from '../../src/store/session-redis-store.js';
 import type { ConsoleSession } from '../../src/store/session-store.js';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.js';
@@ -9,8 +11,8 @@ import { ofType, Receiver, webhooksConfig } from './events-receiver.js';
 
 /**
  * What two instances on one Redis Cluster share besides grants (docs/operations.md#redis-cluster):
- * webhook deliveries (one consumer group, leased claims), rate-limit budgets and console
- * sessions. One cluster for the whole file: it takes seconds to start.
+ * webhook deliveries (one consumer group, leased claims), rate-limit budgets, console
+ * sessions and leak-report counters. One cluster for the whole file: it takes seconds to start.
  */
 
 const PREFIX = 'pgshared:';
@@ -253,6 +255,29 @@ describe('console sessions on a Cluster', () => {
       expect(await one.resume('cluster-h1')).toBeNull();
     } finally {
       await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
+describe('leak-report limits on a Cluster', () => {
+  it('counts one address across instances', async () => {
+    const settings = {
+      nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })),
+    };
+    const clients = [0, 1].map(() =>
+      clusterClient(settings, { commandTimeoutMs: 2_000, offlineQueue: true }),
+    );
+    try {
+      const [one, two] = clients.map((client) => reportLimiter(3, { client, keyPrefix: PREFIX }));
+      if (one === undefined || two === undefined) throw new Error('two limiters');
+      for (const limiter of [one, two, one]) expect(await limiter.take('198.51.100.7')).toEqual({ ok: true });
+      for (const limiter of [one, two]) {
+        expect(await limiter.take('198.51.100.7')).toMatchObject({ ok: false });
+      }
+      // Another address has its own budget.
+      expect(await two.take('198.51.100.8')).toEqual({ ok: true });
+    } finally {
+      for (const client of clients) client.disconnect();
     }
   });
 });

@@ -112,7 +112,14 @@ describe("the README's five-minute path", { timeout: 60_000 }, () => {
     const problem = JSON.parse(lines[refused] ?? '{}') as Record<string, unknown>;
     expect(problem).toMatchObject({ status: 403, required_permissions: [['issues:write']] });
 
-    const log = await readFile(join(dir, 'patgate.log'), 'utf8');
+    // Access lines are written every 100 ms: wait for the two refusals' lines to land.
+    let log = '';
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+      log = await readFile(join(dir, 'patgate.log'), 'utf8');
+      if (log.includes('"reason_id":"token_missing"') && log.includes('"reason_id":"permission_missing"'))
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(log).toContain('"reason_id":"permission_missing"');
     expect(log).toContain('"reason_id":"token_missing"');
     // On Redis, with the admin credential set: nothing to warn about.

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ORG_POLICY } from '../../src/grants/owner.js';
 import type { FineGrainedTokenRecord } from '../../src/grants/token-record.js';
 import {
   type GrantStore,
@@ -259,6 +260,24 @@ describe.each(Object.keys(stacks))('patgate/hono on the %s store', (kind) => {
     // Inside the tail it is a file path, as on the gateway.
     const tail = await get('/repos/acme/api/contents/docs%2FREADME.md', token);
     expect(tail.status).toBe(200);
+  });
+
+  it('ip allow list: a grant limited to listed addresses is refused (403), never allowed from anywhere', async () => {
+    // The middleware has no client address it can vouch for; the gateway checks these lists.
+    const { token } = await issue(stack.admin, { allowedIps: ['127.0.0.1'] });
+    await stack.admin.setMember('listed', 'alice', 'member');
+    await stack.admin.setOrgPolicy('listed', { ...DEFAULT_ORG_POLICY, ipAllowList: ['127.0.0.0/8'] });
+    const { token: orgToken } = await issue(stack.admin, { resourceOwner: 'listed' });
+    const before = handled;
+    for (const [path, credential] of [
+      ['/repos/acme/api/issues', token],
+      ['/repos/listed/api/issues', orgToken],
+    ] as const) {
+      const res = await get(path, credential);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ type: `${PROBLEM}ip_not_allowed`, status: 403 });
+    }
+    expect(handled).toBe(before);
   });
 
   it('runs public routes without a token and says so in the context', async () => {
