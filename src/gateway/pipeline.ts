@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { AssertionSigner } from '../assertion/signer.js';
 import { decide } from '../grants/decide.js';
-import type { Decision } from '../grants/decision.js';
 import { InstantMemo } from '../grants/instant.js';
 import { type RequestResource, resolveResource } from '../grants/resource.js';
 import type { TokenRecord } from '../grants/token-record.js';
@@ -22,6 +21,7 @@ import { hashToken, parseToken } from '../tokens/format.js';
 import { AccessLog, type AccessRecord } from './access-log.js';
 import type { UpstreamShares } from './body-budget.js';
 import { BodyIntake, type BodyIntakeOptions, type BodyResult, type BodyViolation } from './body-intake.js';
+import { TOKEN_MALFORMED, TOKEN_MISSING, TOKEN_UNKNOWN, withoutBase } from './credential-denials.js';
 import { encodedSlashProblem } from './encoded-slash.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { type LeakReportHandler, type PublicEndpoint, publicEndpoints } from './leak-report.js';
@@ -102,7 +102,6 @@ interface RoutedRequest extends RefusalContext {
 }
 
 type PermissionRequirement = Extract<RouteRequirement, { kind: 'permissions' }>;
-type Deny = Extract<Decision, { kind: 'deny' }>;
 
 const UNMATCHED_LABEL = '(unmatched)';
 
@@ -120,13 +119,6 @@ function bodyRefusal(violation: BodyViolation, detail: string): Refusal {
     : { kind: 'shape', reason: violation, detail };
 }
 
-/** The request's path under `base`, or null when it is outside it. */
-function withoutBase(path: string, base: string): string | null {
-  if (!path.startsWith(base)) return null;
-  if (path.length === base.length) return '/';
-  return path.charCodeAt(base.length) === 0x2f ? path.slice(base.length) : null;
-}
-
 /**
  * When the token expires, on every authorized answer: patgate's RFC 3339 instant, or GitHub's
  * header and format (`2026-12-31 23:59:59 UTC`), which its clients read to warn before expiry.
@@ -136,17 +128,6 @@ function expirationHeader(expiresAt: string, dialect: Dialect): readonly string[
     ? ['github-authentication-token-expiration', `${expiresAt.slice(0, 10)} ${expiresAt.slice(11, 19)} UTC`]
     : ['x-patgate-token-expiration', expiresAt];
 }
-const TOKEN_MISSING: Deny = Object.freeze({
-  kind: 'deny',
-  reason: 'token_missing',
-  detail: 'this route requires a bearer token',
-});
-const TOKEN_MALFORMED: Deny = Object.freeze({
-  kind: 'deny',
-  reason: 'token_malformed',
-  detail: 'the bearer credential is not a well-formed patgate token',
-});
-const TOKEN_UNKNOWN: Deny = Object.freeze({ kind: 'deny', reason: 'token_unknown', detail: 'unknown token' });
 
 /**
  * The per-request pipeline for proxied traffic: route match → token → grants (cache, then store)

@@ -1,8 +1,8 @@
+import { TOKEN_MALFORMED, TOKEN_MISSING, TOKEN_UNKNOWN, withoutBase } from '../gateway/credential-denials.js';
 import { encodedSlashProblem } from '../gateway/encoded-slash.js';
 import { NO_ROUTE, type Refusal, STORE_UNAVAILABLE } from '../gateway/refusal.js';
 import type { RouteTable } from '../gateway/route-table.js';
 import { decide } from '../grants/decide.js';
-import type { Decision } from '../grants/decision.js';
 import type { InstantMemo } from '../grants/instant.js';
 import { type RequestResource, resolveResource } from '../grants/resource.js';
 import type { TokenRecord } from '../grants/token-record.js';
@@ -32,29 +32,6 @@ export interface AuthorizeInput {
   /** Epoch milliseconds, read when the grants are in hand. */
   readonly now: () => number;
   readonly instants: InstantMemo;
-}
-
-type Deny = Extract<Decision, { kind: 'deny' }>;
-
-// The gateway's own wording for the refusals it makes before `decide` (gateway/pipeline.ts), so
-// that a client reads the same body from either.
-const TOKEN_MISSING: Deny = Object.freeze({
-  kind: 'deny',
-  reason: 'token_missing',
-  detail: 'this route requires a bearer token',
-});
-const TOKEN_MALFORMED: Deny = Object.freeze({
-  kind: 'deny',
-  reason: 'token_malformed',
-  detail: 'the bearer credential is not a well-formed patgate token',
-});
-const TOKEN_UNKNOWN: Deny = Object.freeze({ kind: 'deny', reason: 'token_unknown', detail: 'unknown token' });
-
-/** The request's path under `base`, or null when it is outside it (as the gateway reads `base_path`). */
-function withoutBase(path: string, base: string): string | null {
-  if (!path.startsWith(base)) return null;
-  if (path.length === base.length) return '/';
-  return path.charCodeAt(base.length) === 0x2f ? path.slice(base.length) : null;
 }
 
 function refuse(refusal: Refusal): Verdict {
