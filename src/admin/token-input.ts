@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LEVELS, type Level } from '../grants/permission.js';
+import { isPlainText, MAX_TOKEN_DESCRIPTION_LENGTH } from '../grants/token-record.js';
 import { lastUsedQueryFields } from './last-used-filter.js';
 import { ipListInput, windowInput } from './org-input.js';
 
@@ -61,6 +62,19 @@ export const permissionMapSchema = z
 /** Longest lifetime any token may have, whatever the org policy. */
 export const MAX_TOKEN_LIFETIME_DAYS = 366;
 
+/** What the token is for, in the holder's words (GitHub's description); empty means none. */
+const description = z
+  .string()
+  .max(MAX_TOKEN_DESCRIPTION_LENGTH)
+  .refine(
+    isPlainText,
+    'expected plain text: no control characters but tab and line breaks, no bidi overrides',
+  )
+  .optional()
+  .meta({
+    description: `what the token is for, plain text, at most ${MAX_TOKEN_DESCRIPTION_LENGTH} characters`,
+  });
+
 /** Set at creation (src/limits/): where the token may be used from, and its own rate limit. */
 const tokenLimitFields = {
   allowed_ips: ipListInput.min(1).optional(),
@@ -73,6 +87,7 @@ const fineGrainedInput = z.strictObject({
   kind: z.literal('fine_grained'),
   user: loginSchema,
   name: z.string().min(1).max(100),
+  description,
   resource_owner: loginSchema,
   repositories: z.union([z.literal('all'), z.array(repositoryName).min(1).max(1000)]),
   permissions: permissionMapSchema,
@@ -85,6 +100,7 @@ const classicInput = z.strictObject({
   kind: z.literal('classic'),
   user: loginSchema,
   name: z.string().min(1).max(100),
+  description,
   scopes: z.array(z.enum(['read', 'write', 'admin'])).min(1),
   expires_at: expiresAt.optional(),
   expires_in_days: z.int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).optional(),

@@ -38,6 +38,9 @@ export class TokenService {
       id: generateTokenId(),
       user: input.user.toLowerCase(),
       name: input.name,
+      ...(input.description === undefined || input.description === ''
+        ? {}
+        : { description: input.description }),
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(expiresAt).toISOString(),
       ...(input.allowed_ips === undefined ? {} : { allowedIps: [...new Set(input.allowed_ips)] }),

@@ -11,6 +11,7 @@ export function tokenView(record: TokenRecord, lastUsedAt: string | null = null)
     kind: record.kind,
     user: record.user,
     name: record.name,
+    ...(record.description === undefined ? {} : { description: record.description }),
     status: record.status,
     created_at: record.createdAt,
     expires_at: record.expiresAt,

@@ -33,6 +33,7 @@ export function describeToken(t: Json): string {
     ['kind', text(t.kind)],
     ['user', text(t.user)],
     ['name', text(t.name)],
+    ...(typeof t.description === 'string' ? [['description', t.description] as [string, string]] : []),
     ['status', `${text(t.status)}${t.status_reason ? ` (${text(t.status_reason)})` : ''}`],
   ];
   if (t.kind === 'fine_grained') {
@@ -82,6 +83,7 @@ interface CreateOptions extends AdminCommandOptions {
   kind: string;
   user: string;
   name: string;
+  description?: string;
   owner?: string;
   repos?: string;
   permission: string[];
@@ -97,6 +99,10 @@ function rateLimitOption(value: string): { limit: number; window: string } {
   const match = /^([1-9][0-9]*)\/([1-9][0-9]*[smhd])$/.exec(value);
   if (match === null) throw new InvalidArgumentError('expected points/window, e.g. 1000/1h');
   return { limit: Number(match[1]), window: match[2] as string };
+}
+
+function descriptionOf(o: CreateOptions): Record<string, unknown> {
+  return o.description === undefined ? {} : { description: o.description };
 }
 
 /** Where the token may be used from, and its own budget, when asked for. */
@@ -121,6 +127,10 @@ export function registerTokenCommands(program: Command): void {
     .option('--kind <kind>', 'fine_grained or classic', 'fine_grained')
     .requiredOption('--user <login>', 'the token holder')
     .requiredOption('--name <name>', 'what the token is for')
+    .option(
+      '--description <text>',
+      'a longer note on what the token is for (plain text, at most 1024 characters)',
+    )
     .option('--owner <login>', 'resource owner (fine-grained)')
     .option(
       '--repos <list>',
@@ -148,11 +158,20 @@ export function registerTokenCommands(program: Command): void {
       const repos = o.repos ?? '';
       const body =
         o.kind === 'classic'
-          ? { kind: 'classic', user: o.user, name: o.name, scopes: o.scope, ...expiryOf(o), ...limitsOf(o) }
+          ? {
+              kind: 'classic',
+              user: o.user,
+              name: o.name,
+              ...descriptionOf(o),
+              scopes: o.scope,
+              ...expiryOf(o),
+              ...limitsOf(o),
+            }
           : {
               kind: o.kind,
               user: o.user,
               name: o.name,
+              ...descriptionOf(o),
               resource_owner: o.owner,
               repositories: repos === 'all' ? 'all' : repos.split(',').filter(Boolean),
               permissions: Object.fromEntries(o.permission.map((p) => p.split(':') as [string, string])),

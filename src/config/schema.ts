@@ -232,6 +232,7 @@ const WEBHOOK_DEFAULTS = {
   backoff_base_ms: 60_000,
   backoff_max_ms: 21_600_000,
   concurrency: 16,
+  concurrency_per_subscription: 2,
   poll_interval_ms: 1_000,
 };
 
@@ -245,6 +246,12 @@ const webhooksSchema = z
     backoff_base_ms: z.int().positive().max(3_600_000).default(WEBHOOK_DEFAULTS.backoff_base_ms),
     backoff_max_ms: z.int().positive().max(86_400_000).default(WEBHOOK_DEFAULTS.backoff_max_ms),
     concurrency: z.int().positive().max(1_000).default(WEBHOOK_DEFAULTS.concurrency),
+    // Of those, attempts one subscription may hold: a receiver that never answers cannot starve the rest.
+    concurrency_per_subscription: z
+      .int()
+      .positive()
+      .max(1_000)
+      .default(WEBHOOK_DEFAULTS.concurrency_per_subscription),
     poll_interval_ms: z.int().positive().max(60_000).default(WEBHOOK_DEFAULTS.poll_interval_ms),
   })
   .default(WEBHOOK_DEFAULTS);

@@ -17,6 +17,11 @@ export interface DeliveryWorkerOptions {
   readonly retryWindowMs: number;
   /** Attempts in flight at once on this instance. */
   readonly concurrency: number;
+  /**
+   * Attempts in flight at once on this instance for one subscription: a receiver that never
+   * answers holds at most this many of the `concurrency` slots, never all of them.
+   */
+  readonly concurrencyPerSubscription: number;
   /** How often an idle worker looks for due retries. */
   readonly pollIntervalMs: number;
   /** How long a claimed attempt is this instance's; past it another instance may take it. */
@@ -31,13 +36,16 @@ const ERROR_PAUSE_MS = 1_000;
 /**
  * Runs off the request path: one loop turns events from the stream into
  * deliveries (fan-out), another sends due deliveries, at most `concurrency` at a
- * time. A dead receiver costs a slot until its timeout, never a request.
+ * time and `concurrencyPerSubscription` of them for one subscription. A dead receiver
+ * costs its few slots until its timeout, never a request and never the other receivers'.
  */
 export class DeliveryWorker {
   readonly #consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   readonly #now: () => number;
   #closed = false;
   #inFlight = new Set<Promise<void>>();
+  /** Subscription id -> attempts in flight for it; an entry goes when its count is 0. */
+  readonly #perSubscription = new Map<string, number>();
   readonly #waiters = new Set<() => void>();
   #loops: Promise<void>[] = [];
 
@@ -82,17 +90,24 @@ export class DeliveryWorker {
   }
 
   async #deliveryLoop(): Promise<void> {
-    const { store, logger, concurrency, leaseMs, pollIntervalMs } = this.options;
+    const { store, logger, concurrency, concurrencyPerSubscription, leaseMs, pollIntervalMs } = this.options;
+    const cap = { perSubscription: concurrencyPerSubscription, inFlight: this.#perSubscription };
     while (!this.#closed) {
       const free = concurrency - this.#inFlight.size;
       let claimed = 0;
       if (free > 0) {
         try {
-          const claims = await store.claimDue(this.#now(), free, leaseMs);
+          const claims = await store.claimDue(this.#now(), free, leaseMs, cap);
           claimed = claims.length;
           for (const claim of claims) {
+            const subId = claim.delivery.subscriptionId;
+            this.#perSubscription.set(subId, (this.#perSubscription.get(subId) ?? 0) + 1);
             const attempt = this.#attempt(claim).finally(() => {
               this.#inFlight.delete(attempt);
+              const left = (this.#perSubscription.get(subId) ?? 1) - 1;
+              if (left > 0) this.#perSubscription.set(subId, left);
+              else this.#perSubscription.delete(subId);
+              // Wakes the loop: a slot is free, and a capped subscription may have room again.
               this.#kick();
             });
             this.#inFlight.add(attempt);
@@ -104,7 +119,9 @@ export class DeliveryWorker {
           continue;
         }
       }
-      // A full batch may mean more are due: look again at once.
+      // None claimed, or the slots full: wait for a poll or a kick (an attempt ending, a
+      // fan-out). Due deliveries passed over for their subscription's cap are not claimed, so
+      // they end in that wait, never in a spin; an attempt of theirs ending kicks.
       if (claimed === 0 || claimed >= free) await this.#sleep(pollIntervalMs);
     }
   }

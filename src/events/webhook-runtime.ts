@@ -79,6 +79,7 @@ export function buildWebhookRuntime(options: WebhookRuntimeOptions): WebhookRunt
     backoff: { baseMs: settings.backoff_base_ms, maxMs: settings.backoff_max_ms },
     retryWindowMs: RETRY_WINDOW_MS,
     concurrency: settings.concurrency,
+    concurrencyPerSubscription: Math.min(settings.concurrency_per_subscription, settings.concurrency),
     pollIntervalMs: settings.poll_interval_ms,
     // Longer than any attempt can take, so a live holder always finishes first.
     leaseMs: 2 * settings.timeout_ms + 1_000,

@@ -13,6 +13,8 @@ interface TokenRecordBase {
   readonly id: string;
   readonly user: string;
   readonly name: string;
+  /** What the token is for, in the holder's words (GitHub's description): plain text, set at creation. */
+  readonly description?: string;
   readonly status: TokenStatus;
   /** ISO 8601 (RFC 3339) UTC instants. */
   readonly createdAt: string;
@@ -53,4 +55,22 @@ export interface ClassicTokenRecord extends TokenRecordBase {
 }
 
 export type TokenRecord = FineGrainedTokenRecord | ClassicTokenRecord;
+
+/** Longest token description, in characters (UTF-16 code units, as JSON Schema's maxLength counts). */
+export const MAX_TOKEN_DESCRIPTION_LENGTH = 1_024;
+
+/**
+ * Plain text, as a description must be: no control characters but tab and line breaks,
+ * and no bidirectional overrides or isolates, which make text read differently on screen
+ * than it is (Trojan Source, CVE-2021-42574).
+ */
+export function isPlainText(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+    if (c >= 0x7f && c <= 0x9f) return false;
+    if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) return false;
+  }
+  return true;
+}
 export type TokenKind = TokenRecord['kind'];

@@ -117,18 +117,12 @@ export class SecretScanningEndpoint {
 
   async #labelAll(matches: readonly Match[]): Promise<Label[]> {
     // One outcome per distinct token: a token listed twice is revoked once, and both
-    // entries say what that revocation found.
-    const outcomes = new Map<string, Promise<boolean>>();
-    for (const { token } of matches) {
-      if (!outcomes.has(token)) outcomes.set(token, this.#revoke(token));
-    }
-    const settled = await Promise.allSettled(outcomes.values());
+    // entries say what that revocation found. In turn, as the public leak report does: a
+    // report of hundreds of tokens must not start hundreds of store lookups at once. The
+    // first store failure ends the call (503) and GitHub sends the report again.
     const revoked = new Map<string, boolean>();
-    let i = 0;
-    for (const token of outcomes.keys()) {
-      const outcome = settled[i++];
-      if (outcome === undefined || outcome.status === 'rejected') throw outcome?.reason;
-      revoked.set(token, outcome.value);
+    for (const { token } of matches) {
+      if (!revoked.has(token)) revoked.set(token, await this.#revoke(token));
     }
     return matches.map((m) => ({
       token_hash: sha256Hex(m.token),

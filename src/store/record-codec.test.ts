@@ -52,6 +52,14 @@ describe('record codec (records trusted as read)', () => {
       expect(decodeTokenJson(altered(FINE, { repositories: 'all', permissions: {} }))).toMatchObject({
         repositories: 'all',
       });
+      const described = {
+        ...FINE,
+        description: `Deploys acme/api.\n\tTabs and "quotes" stay. ${'é'.repeat(970)}`,
+      };
+      expect(decodeTokenJson(JSON.stringify(described))).toEqual(described);
+      expect(decodeTokenJson(JSON.stringify({ ...CLASSIC, description: 'x'.repeat(1024) }))).toMatchObject({
+        description: 'x'.repeat(1024),
+      });
     });
 
     it('lower-cases the user, the resource owner and the repositories', () => {
@@ -97,6 +105,13 @@ describe('record codec (records trusted as read)', () => {
       ['a revocation instant that is no instant', altered(FINE, { status: 'revoked', revokedAt: 'T' })],
       ['an empty id', altered(FINE, { id: '' })],
       ['a status reason that is no string', altered(FINE, { statusReason: { text: 'x' } })],
+      ['a description that is a number', altered(FINE, { description: 42 })],
+      ['a description that is a list', altered(FINE, { description: ['ci'] })],
+      ['a description that is null', altered(FINE, { description: null })],
+      ['an empty description', altered(FINE, { description: '' })],
+      ['a description over 1024 characters', altered(CLASSIC, { description: 'x'.repeat(1025) })],
+      ['a description with a terminal escape', altered(FINE, { description: 'ci \u001b[31mred' })],
+      ['a description with a bidi override', altered(FINE, { description: 'ci \u202e' })],
     ])('rejects %s', (_label, raw) => {
       rejects(decodeTokenJson, raw);
     });

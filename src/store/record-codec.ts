@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { parseCidr } from '../config/cidr.js';
 import type { MemberRole, OrgPolicy } from '../grants/owner.js';
 import { LEVELS } from '../grants/permission.js';
-import type { TokenRecord } from '../grants/token-record.js';
+import { isPlainText, MAX_TOKEN_DESCRIPTION_LENGTH, type TokenRecord } from '../grants/token-record.js';
 import { MAX_WINDOW_SECONDS } from '../limits/window.js';
 import type { Invitation } from './grant-store.js';
 
@@ -56,6 +56,7 @@ const tokenBase = {
   id: z.string().min(1),
   user: login,
   name: z.string(),
+  description: z.string().min(1).max(MAX_TOKEN_DESCRIPTION_LENGTH).refine(isPlainText).optional(),
   status: z.enum(['active', 'pending', 'denied', 'revoked']),
   createdAt: instant,
   expiresAt: instant,

@@ -2,6 +2,7 @@ import { type EventSink, type OutboundEvent, payloadOf } from './event-types.js'
 import {
   type AttemptOutcome,
   type Claim,
+  type ClaimCap,
   type Delivery,
   deliveryIdOf,
   type StreamedEvent,
@@ -145,12 +146,16 @@ export class MemoryWebhookStore implements WebhookStore, EventSink {
     }
   }
 
-  async claimDue(now: number, max: number, leaseMs: number): Promise<Claim[]> {
+  async claimDue(now: number, max: number, leaseMs: number, cap: ClaimCap): Promise<Claim[]> {
     const claims: Claim[] = [];
     for (const [subId, log] of this.#deliveries) {
+      let held = cap.inFlight.get(subId) ?? 0;
       for (const entry of log.values()) {
         if (claims.length >= max) return claims;
+        // The rest of this subscription's due deliveries wait for one of its attempts to end.
+        if (held >= cap.perSubscription) break;
         if (entry.dueAt === null || entry.dueAt > now) continue;
+        held++;
         entry.dueAt = now + leaseMs;
         entry.lease = String(++this.#leases);
         entry.delivery = {

@@ -7,6 +7,7 @@ import { CLAIM_LUA, COMPLETE_LUA, FAN_OUT_LUA, REDELIVER_LUA } from './webhook-s
 import {
   type AttemptOutcome,
   type Claim,
+  type ClaimCap,
   type Delivery,
   type DeliveryStatus,
   deliveryIdOf,
@@ -35,6 +36,11 @@ const GROUP = 'patgate-webhooks';
 const DELIVERY_RETENTION_MS = 30 * 24 * 3_600_000;
 /** Log entries kept per subscription. */
 const DELIVERIES_KEPT = 1_000;
+/**
+ * Due deliveries one claim looks at, at most. Past this many due at once for subscriptions
+ * at their cap, the ones behind wait until that backlog drains below it (docs/events.md).
+ */
+const CLAIM_WINDOW = 1_000;
 
 /** The event stream key for a prefix: where RedisAuditLog appends. */
 export function eventStreamKey(keyPrefix: string): string {
@@ -212,8 +218,10 @@ export class RedisWebhookStore implements WebhookStore {
     );
   }
 
-  async claimDue(now: number, max: number, leaseMs: number): Promise<Claim[]> {
+  async claimDue(now: number, max: number, leaseMs: number, cap: ClaimCap): Promise<Claim[]> {
     const leasePrefix = `${randomBytes(8).toString('hex')}-`;
+    const held: string[] = [];
+    for (const [sub, count] of cap.inFlight) held.push(sub, String(count));
     const reply = (await this.#call(() =>
       (this.#redis as unknown as Scripts).whClaim(
         this.#due,
@@ -224,6 +232,9 @@ export class RedisWebhookStore implements WebhookStore {
         String(now + leaseMs),
         new Date(now).toISOString(),
         leasePrefix,
+        String(cap.perSubscription),
+        String(CLAIM_WINDOW),
+        ...held,
       ),
     )) as [string, string[], string | null][];
     const claims: Claim[] = [];

@@ -49,26 +49,51 @@ return 0
 `;
 
 /**
- * Takes due deliveries. KEYS: wh:due, wh:subs. ARGV: prefix, nowMs, max, leaseUntilMs,
- * nowIso, leasePrefix. Returns [[member, {hash fields...}, subscriptionJson|false], ...].
+ * Takes due deliveries, soonest first. KEYS: wh:due, wh:subs. ARGV: prefix, nowMs, max,
+ * leaseUntilMs, nowIso, leasePrefix, perSubscription, window, then pairs of subscription id
+ * and attempts this instance has in flight for it. A due delivery of a subscription at
+ * `perSubscription` (counting those taken here) is passed over untouched: it stays due, no
+ * attempt counted. At most `window` due members are looked at per call, so a large backlog
+ * of capped subscriptions costs a bounded scan. Claimed and removed members leave the due
+ * range, so the next chunk starts after the ones passed over.
+ * Returns [[member, {hash fields...}, subscriptionJson|false], ...].
  */
 export const CLAIM_LUA = `
 local prefix = ARGV[1]
 local due = KEYS[1]
-local members = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local max = tonumber(ARGV[3])
+local per_sub = tonumber(ARGV[7])
+local window = tonumber(ARGV[8])
+local held = {}
+for i = 9, #ARGV - 1, 2 do held[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local chunk = math.max(max, 64)
 local out = {}
-for i, member in ipairs(members) do
-  local slash = string.find(member, '/', 1, true)
-  local dk = false
-  if slash then dk = prefix .. 'wh:d:' .. string.sub(member, 1, slash - 1) .. ':' .. string.sub(member, slash + 1) end
-  if not dk or redis.call('EXISTS', dk) == 0 then
-    redis.call('ZREM', due, member)
-  else
-    redis.call('ZADD', due, ARGV[4], member)
-    redis.call('HINCRBY', dk, 'attempts', 1)
-    redis.call('HSET', dk, 'last_at', ARGV[5], 'lease', ARGV[6] .. i)
-    local sub = redis.call('HGET', KEYS[2], string.sub(member, 1, slash - 1))
-    out[#out + 1] = {member, redis.call('HGETALL', dk), sub}
+local passed = 0
+local scanned = 0
+while #out < max and scanned < window do
+  local members = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[2], 'LIMIT', passed, math.min(chunk, window - scanned))
+  if #members == 0 then break end
+  scanned = scanned + #members
+  for _, member in ipairs(members) do
+    if #out >= max then break end
+    local slash = string.find(member, '/', 1, true)
+    local dk = false
+    local sub = false
+    if slash then
+      sub = string.sub(member, 1, slash - 1)
+      dk = prefix .. 'wh:d:' .. sub .. ':' .. string.sub(member, slash + 1)
+    end
+    if not dk or redis.call('EXISTS', dk) == 0 then
+      redis.call('ZREM', due, member)
+    elseif (held[sub] or 0) >= per_sub then
+      passed = passed + 1
+    else
+      held[sub] = (held[sub] or 0) + 1
+      redis.call('ZADD', due, ARGV[4], member)
+      redis.call('HINCRBY', dk, 'attempts', 1)
+      redis.call('HSET', dk, 'last_at', ARGV[5], 'lease', ARGV[6] .. (#out + 1))
+      out[#out + 1] = {member, redis.call('HGETALL', dk), redis.call('HGET', KEYS[2], sub)}
+    end
   end
 end
 return out

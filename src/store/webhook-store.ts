@@ -58,6 +58,13 @@ export interface Claim {
   readonly roundStart: number;
 }
 
+/** This instance's attempts in flight per subscription, and how many one subscription may hold. */
+export interface ClaimCap {
+  readonly perSubscription: number;
+  /** Subscription id -> attempts in flight on this instance; absent means none. */
+  readonly inFlight: ReadonlyMap<string, number>;
+}
+
 export type AttemptOutcome =
   | { readonly kind: 'delivered'; readonly code: number; readonly at: number }
   | {
@@ -99,8 +106,13 @@ export interface WebhookStore {
   ): Promise<StreamedEvent[]>;
   /** Creates a pending delivery of the event for each subscription (idempotent), then acknowledges it. */
   fanOut(streamed: StreamedEvent, subscriptions: readonly Subscription[], now: number): Promise<void>;
-  /** Takes up to `max` due deliveries for `leaseMs`, counting an attempt on each. */
-  claimDue(now: number, max: number, leaseMs: number): Promise<Claim[]>;
+  /**
+   * Takes up to `max` due deliveries for `leaseMs`, counting an attempt on each. A due
+   * delivery whose subscription already has `cap.perSubscription` attempts in flight here
+   * (`cap.inFlight`, plus those taken in this call) is left as it is: still due, no attempt
+   * counted, for a later call.
+   */
+  claimDue(now: number, max: number, leaseMs: number, cap: ClaimCap): Promise<Claim[]>;
   /** Records an attempt's outcome; false when the claim had lapsed (someone else holds it now). */
   complete(claim: Claim, outcome: AttemptOutcome): Promise<boolean>;
   close(): Promise<void>;

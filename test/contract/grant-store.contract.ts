@@ -61,6 +61,17 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
         expect(await store.lookup(hash, 'acme')).toEqual({ token: record, owner: { org: null } });
       });
 
+      it('keeps a description as written, through a status change and a new secret', async () => {
+        const description = 'Deploys acme/api from CI.\nOwner: platform team — «ops»';
+        const { record, hash } = await created(fineGrained({ description }));
+        expect(await store.getToken(record.id)).toEqual({ ...record, description });
+        expect((await store.lookup(hash, 'acme'))?.token.description).toBe(description);
+        expect((await store.setTokenStatus(record.id, 'revoked', 'done'))?.description).toBe(description);
+        const replaced = await store.replaceTokenSecret(record.id, randomHash(), '2031-06-01T00:00:00.000Z');
+        expect(replaced?.description).toBe(description);
+        expect((await store.listTokens({ user: record.user }))[0]?.description).toBe(description);
+      });
+
       it('returns null for an unknown hash or id', async () => {
         expect(await store.lookup(randomHash(), 'acme')).toBeNull();
         expect(await store.getToken('tok_aaaaaaaaaaaaaaaaaaaa')).toBeNull();
@@ -295,6 +306,8 @@ export function grantStoreContract(name: string, makeStore: () => Promise<GrantS
         const hash = randomHash();
         const broken = { ...fineGrained(), repositories: 'api' } as unknown as TokenRecord;
         await expect(store.createToken(hash, broken)).rejects.toBeInstanceOf(TypeError);
+        const long = fineGrained({ description: 'x'.repeat(1025) });
+        await expect(store.createToken(hash, long)).rejects.toBeInstanceOf(TypeError);
         expect(await store.lookup(hash, 'acme')).toBeNull();
         await expect(store.setMember('acme:members', 'bob', 'member')).rejects.toBeInstanceOf(TypeError);
         await expect(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, TEST_ADMIN_TOKEN } from '../helpers/gateway-process.js';
-import { call, type Stack, startStack } from '../helpers/stack.js';
+import { admin, call, type Stack, startStack } from '../helpers/stack.js';
 
 /** `patgate token ...` against a real gateway process (Redis store). */
 let stack: Stack;
@@ -176,6 +176,58 @@ describe('patgate token', { timeout: 60_000 }, () => {
       'read',
     ]);
     expect(classic.code).toBe(0);
+  });
+
+  it('create --description: kept by the store, shown by show, list and the admin API, through regenerate', async () => {
+    const description = 'Deploys acme/api from CI.\nAsk #platform before revoking.';
+    const created = json((await site([...CREATE, '--description', description, '--json'])).stdout);
+    expect(created.description).toBe(description);
+    const id = String(created.id);
+
+    const shown = await site(['show', id]);
+    expect(shown.stdout).toMatch(/^description:\s+Deploys acme\/api from CI\.$/m);
+    const read = await admin(stack.gateway.adminUrl, 'GET', `/v1/tokens/${id}`);
+    expect(read.body).toMatchObject({ id, description });
+    const listed = await admin(stack.gateway.adminUrl, 'GET', '/v1/tokens?user=alice');
+    expect(
+      (listed.body.tokens as { id: string; description?: string }[]).find((t) => t.id === id),
+    ).toMatchObject({
+      description,
+    });
+    const renewed = json((await site(['regenerate', id, '--expires-in-days', '7', '--json'])).stdout);
+    expect(renewed.description).toBe(description);
+
+    // None given, or empty: the token has none, and no member says otherwise.
+    const plain = json((await site([...CREATE, '--json'])).stdout);
+    expect(plain).not.toHaveProperty('description');
+    const empty = await admin(stack.gateway.adminUrl, 'POST', '/v1/tokens', {
+      kind: 'classic',
+      user: 'alice',
+      name: 'laptop',
+      scopes: ['read'],
+      description: '',
+    });
+    expect(empty.status).toBe(201);
+    expect(empty.body).not.toHaveProperty('description');
+  });
+
+  it.each<[string, unknown]>([
+    ['over 1024 characters', 'x'.repeat(1025)],
+    ['not a string', 42],
+    ['a terminal escape (not plain text)', 'ci \u001b]8;;https://evil.example\u0007link'],
+    ['a bidi override (not plain text)', 'ci \u202etxt.exe'],
+  ])('refuses a description %s with 400 naming the field, creating nothing', async (_label, description) => {
+    const before = await admin(stack.gateway.adminUrl, 'GET', '/v1/tokens?user=dora');
+    const answer = await admin(stack.gateway.adminUrl, 'POST', '/v1/tokens', {
+      kind: 'classic',
+      user: 'dora',
+      name: 'laptop',
+      scopes: ['read'],
+      description,
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body)).toContain('description');
+    expect((await admin(stack.gateway.adminUrl, 'GET', '/v1/tokens?user=dora')).body).toEqual(before.body);
   });
 
   it('refuses a malformed --permission before calling anything', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
 import { type GatewayProcess, startGateway } from '../helpers/gateway-process.js';
 import { TestBrowser } from '../helpers/oidc-browser.js';
-import { FEATURES, ROUTES } from '../helpers/stack.js';
+import { admin, createToken, FEATURES, ROUTES } from '../helpers/stack.js';
 
 const HEADER = 'X-Forwarded-User';
 const SESSION_COOKIE = '__Host-patgate_session';
@@ -106,5 +106,124 @@ describe('console behind an SSO proxy (trusted identity header)', () => {
     expect((await browser.fetch(`${elsewhere.consoleUrl}/v1/user/tokens`, { headers })).status).toBe(401);
     expect((await browser.fetch(`${elsewhere.consoleUrl}/console/login`, { headers })).status).toBe(401);
     expect(browser.cookies(elsewhere.consoleUrl).has(SESSION_COOKIE)).toBe(false);
+  });
+});
+
+describe('the new-token form behind an SSO proxy', () => {
+  /** `user`'s new-token form, through a session started at /console/login. */
+  async function newTokenForm(user: string): Promise<string> {
+    const browser = new TestBrowser();
+    const headers = { [HEADER]: user };
+    expect((await browser.fetch(`${behindProxy.consoleUrl}/console/login`, { headers })).status).toBe(303);
+    const form = await browser.fetch(`${behindProxy.consoleUrl}/console/tokens/new`, { headers });
+    expect(form.status).toBe(200);
+    return form.text;
+  }
+
+  it('shows and keeps a description: template URL, form post, self-service API, token list', async () => {
+    const browser = new TestBrowser();
+    const headers = { [HEADER]: 'hana' };
+    expect((await browser.fetch(`${behindProxy.consoleUrl}/console/login`, { headers })).status).toBe(303);
+    const session = await browser.fetch(`${behindProxy.consoleUrl}/console/session`, { headers });
+    const csrf = session.json<{ csrf_token: string }>().csrf_token;
+
+    const template = await browser.fetch(
+      `${behindProxy.consoleUrl}/console/tokens/new?name=ci&description=${encodeURIComponent('Deploys <api> & web')}`,
+      { headers },
+    );
+    expect(template.status).toBe(200);
+    expect(template.text).toMatch(/<label for="description">Description<\/label>/);
+    expect(template.text).toMatch(
+      /<textarea id="description" name="description" maxlength="1024"[^>]*>Deploys &lt;api&gt; &amp; web<\/textarea>/,
+    );
+
+    const posted = await browser.fetch(`${behindProxy.consoleUrl}/console/tokens`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        _csrf: csrf,
+        name: 'from the form',
+        description: 'Deploys <api> & web',
+        owner: 'hana',
+        repository_access: 'all',
+        expiration: '7',
+        'perm.issues': 'read',
+      }).toString(),
+    });
+    expect(posted.status).toBe(200);
+    expect(posted.text).toContain('Token created');
+
+    const viaApi = await browser.fetch(`${behindProxy.consoleUrl}/v1/user/tokens`, {
+      method: 'POST',
+      headers: { ...headers, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...token,
+        resource_owner: 'hana',
+        name: 'from the api',
+        description: 'Second line\nhere',
+      }),
+    });
+    expect(viaApi.status).toBe(201);
+    const id = viaApi.json<{ id: string; description: string }>().id;
+    const read = await browser.fetch(`${behindProxy.consoleUrl}/v1/user/tokens/${id}`, { headers });
+    expect(read.json()).toMatchObject({ id, description: 'Second line\nhere' });
+    const listed = await browser.fetch(`${behindProxy.consoleUrl}/v1/user/tokens`, { headers });
+    expect(listed.json<{ tokens: { name: string; description?: string }[] }>().tokens).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'from the form', description: 'Deploys <api> & web' }),
+        expect.objectContaining({ name: 'from the api', description: 'Second line\nhere' }),
+      ]),
+    );
+
+    const page = await browser.fetch(`${behindProxy.consoleUrl}/console/tokens`, { headers });
+    expect(page.text).toContain('<div class="hint description">Deploys &lt;api&gt; &amp; web</div>');
+    expect(page.text).not.toContain('<api>');
+
+    const tooLong = await browser.fetch(`${behindProxy.consoleUrl}/v1/user/tokens`, {
+      method: 'POST',
+      headers: { ...headers, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...token, resource_owner: 'hana', description: 'x'.repeat(1025) }),
+    });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.text).toContain('description');
+  });
+
+  it("information disclosure: a member's form lists only repositories from their own tokens", async () => {
+    const adminUrl = behindProxy.gateway.adminUrl;
+    for (const [user, role] of [
+      ['dana', 'admin'],
+      ['erin', 'member'],
+      ['frank', 'member'],
+      ['gina', 'member'],
+    ] as const) {
+      expect((await admin(adminUrl, 'PUT', `/v1/orgs/globex/members/${user}`, { role })).status).toBe(200);
+    }
+    const tokenFor = (user: string, repositories: string[]) =>
+      createToken(adminUrl, {
+        user,
+        resource_owner: 'globex',
+        repositories,
+        permissions: { issues: 'read' },
+        expires_in_days: 7,
+      });
+    await tokenFor('frank', ['merger-secret']);
+    await tokenFor('erin', ['erin-tools']);
+
+    // A plain member: their own token's repository, never another member's.
+    const erin = await newTokenForm('erin');
+    expect(erin).toContain('value="globex/erin-tools"');
+    expect(erin).not.toContain('merger-secret');
+    const frank = await newTokenForm('frank');
+    expect(frank).toContain('value="globex/merger-secret"');
+    expect(frank).not.toContain('erin-tools');
+    // A member with no tokens there is offered none; free entry still works.
+    const gina = await newTokenForm('gina');
+    expect(gina).toContain('<option value="globex"');
+    expect(gina).not.toContain('Known repositories of globex');
+    expect(gina).toContain('name="repositories_text"');
+    // The org's admin sees what its token pages show anyway: every repository.
+    const dana = await newTokenForm('dana');
+    expect(dana).toContain('value="globex/erin-tools"');
+    expect(dana).toContain('value="globex/merger-secret"');
   });
 });

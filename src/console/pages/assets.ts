@@ -29,6 +29,7 @@ legend { font-weight: 600; padding: 0 .3rem; }
 label { font-weight: 600; display: block; margin: .6rem 0 .2rem; }
 label.inline { display: inline; font-weight: 400; margin: 0 1rem 0 .25rem; }
 .hint { color: var(--muted); font-size: .9rem; margin: .2rem 0 .4rem; }
+.description { white-space: pre-line; overflow-wrap: anywhere; }
 input[type="text"], input[type="date"], input[type="search"], textarea, select { font: inherit; padding: .4rem .5rem; border: 1px solid #8c959f; border-radius: 6px; min-width: 16rem; max-width: 100%; }
 textarea { width: 100%; min-height: 4rem; }
 button, .button { font: inherit; padding: .4rem .9rem; border-radius: 6px; border: 1px solid #8c959f; background: var(--bg-soft); color: var(--fg); cursor: pointer; text-decoration: none; display: inline-block; }

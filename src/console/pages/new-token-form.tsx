@@ -1,4 +1,5 @@
 import type { FC } from 'hono/jsx';
+import { MAX_TOKEN_DESCRIPTION_LENGTH } from '../../grants/token-record.js';
 import { type FeatureEntry, type FeatureGroup, GROUP_TITLES } from './catalogue.js';
 import { Csrf, Notice } from './layout.js';
 import { EXPIRATION_PRESETS, type TokenDraft } from './token-form.js';
@@ -43,6 +44,18 @@ export const NewTokenForm: FC<NewTokenFormProps> = ({ viewer, draft, owners, fea
         value={draft.name}
         aria-describedby="name-hint"
       />
+      <label for="description">Description</label>
+      <p class="hint" id="description-hint">
+        Optional: what the token is for, in more words. Plain text.
+      </p>
+      <textarea
+        id="description"
+        name="description"
+        maxlength={MAX_TOKEN_DESCRIPTION_LENGTH}
+        aria-describedby="description-hint"
+      >
+        {draft.description}
+      </textarea>
     </fieldset>
 
     <fieldset>

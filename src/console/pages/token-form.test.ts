@@ -12,12 +12,14 @@ describe('draftFromTemplate', () => {
         repositories: 'api,acme/web',
         permissions: 'issues:read,contents:write',
         expires_in_days: '7',
+        description: 'Deploys the API',
       },
       'bob',
       NOW,
     );
     expect(draft).toMatchObject({
       name: 'ci',
+      description: 'Deploys the API',
       owner: 'acme',
       repositoryAccess: 'selected',
       repositories: ['api', 'web'],
@@ -70,6 +72,18 @@ describe('parseTokenForm', () => {
       permissions: Object.assign(Object.create(null), { issues: 'read' }),
       expires_in_days: 30,
     });
+  });
+
+  it('passes a description on, and none when the field is empty', () => {
+    const described = parseTokenForm({
+      ...base,
+      repository_access: 'all',
+      description: '  Deploys\r\nthe API ',
+    });
+    expect(described.input).toMatchObject({ description: 'Deploys\r\nthe API' });
+    expect(described.draft.description).toBe('Deploys\r\nthe API');
+    const empty = parseTokenForm({ ...base, repository_access: 'all', description: '   ' });
+    expect(empty.input).not.toHaveProperty('description');
   });
 
   it('turns a custom date into expires_at', () => {

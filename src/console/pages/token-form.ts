@@ -1,4 +1,5 @@
 import { LEVELS, type Level } from '../../config/permission.js';
+import { MAX_TOKEN_DESCRIPTION_LENGTH } from '../../grants/token-record.js';
 
 /** Expiry choices offered first, as GitHub's token page does (days). */
 export const EXPIRATION_PRESETS = [7, 30, 60, 90] as const;
@@ -7,6 +8,8 @@ const DAY_MS = 86_400_000;
 /** What the new-token form shows: from a template URL, or from a submission to show again. */
 export interface TokenDraft {
   readonly name: string;
+  /** What the token is for, in more words than the name; empty for none. */
+  readonly description: string;
   readonly owner: string;
   readonly repositoryAccess: 'all' | 'selected';
   /** Repository names (without the owner). */
@@ -74,6 +77,7 @@ export function draftFromTemplate(
   const custom = !preset && Number.isInteger(days) && days >= 1 && days <= 366;
   return {
     name: (query.name ?? '').slice(0, 100),
+    description: (query.description ?? '').slice(0, MAX_TOKEN_DESCRIPTION_LENGTH),
     owner: (query.owner ?? '').trim().toLowerCase() || user,
     repositoryAccess: repositories.length > 0 ? 'selected' : 'all',
     repositories,
@@ -119,6 +123,7 @@ export function parseTokenForm(form: FormFields): ParsedTokenForm {
   const expiresOn = text(form.expires_on);
   const draft: TokenDraft = {
     name: text(form.name),
+    description: text(form.description),
     owner,
     repositoryAccess,
     repositories,
@@ -147,6 +152,7 @@ export function parseTokenForm(form: FormFields): ParsedTokenForm {
     input: {
       kind: 'fine_grained',
       name: draft.name,
+      ...(draft.description === '' ? {} : { description: draft.description }),
       resource_owner: owner,
       repositories: repositoryAccess === 'all' ? 'all' : repositories,
       permissions,

@@ -10,7 +10,7 @@ import { Csrf, Layout, Notice, Status, when } from './layout.js';
 import { NewTokenForm, type OwnerChoice } from './new-token-form.js';
 import { draftFromTemplate, type FormFields, parseTokenForm, type TokenDraft } from './token-form.js';
 import { displayStatus, ownerOf, permissionsText, repositoriesText } from './token-view.js';
-import { actorOf, type Viewer, viewerOf } from './viewer.js';
+import { actorOf, mayAdminister, type Viewer, viewerOf } from './viewer.js';
 
 const DAY_MS = 86_400_000;
 
@@ -34,14 +34,20 @@ function tokenIdOf(c: Context): string {
 export function registerTokenPages(app: AdminApp, deps: PagesDeps, page: PageGuard): void {
   const { store, api, now } = deps;
 
-  /** The owners the person may make tokens for (themself and their orgs), with each one's rules. */
+  /**
+   * The owners the person may make tokens for (themself and their orgs), with each one's rules
+   * and known repositories. An org's admins (and site admins) see every repository its tokens
+   * name, as its token pages show them; anyone else only those their own tokens name, so the
+   * form does not reveal what other members' tokens reach (information disclosure).
+   */
   async function ownerChoices(viewer: Viewer): Promise<OwnerChoice[]> {
     const names = [viewer.user, ...[...viewer.memberships.keys()].filter((o) => o !== viewer.user)];
     return Promise.all(
       names.map(async (name): Promise<OwnerChoice> => {
+        const orgWide = name !== viewer.user && mayAdminister(viewer, name);
         const [policy, tokens] = await Promise.all([
           name === viewer.user ? Promise.resolve(null) : store.getOrgPolicy(name),
-          store.listTokens({ resourceOwner: name }),
+          store.listTokens(orgWide ? { resourceOwner: name } : { resourceOwner: name, user: viewer.user }),
         ]);
         const known = new Set<string>();
         for (const t of tokens)
@@ -235,6 +241,7 @@ const TokenTable = ({
           <tr>
             <td>
               {t.name}
+              {t.description === undefined ? null : <div class="hint description">{t.description}</div>}
               <div class="hint mono">{t.id}</div>
             </td>
             <td>{ownerOf(t)}</td>
