@@ -256,7 +256,7 @@ export class Gateway {
       const endpoint = this.#publicEndpointAt(facts.path, path);
       if (endpoint !== null) return this.#leakReport(req, res, context, facts, endpoint);
     }
-    // Limits (issue 16): the caller's budgets, answered here and free of charge.
+    // Limits: the caller's budgets, answered here and free of charge.
     if (this.#limits?.rated === true && this.#isRateLimitPath(facts.path, path)) {
       return this.#rateLimitStatus(res, context, facts, this.#limits);
     }
@@ -365,7 +365,7 @@ export class Gateway {
         link === null ? decision : { ...decision, requestAccessUrl: link(decision, resource) },
       );
     }
-    // Limits (src/limits/, issue 16): allow lists, then the concurrency and rate limits.
+    // Limits (src/limits/): allow lists, then the concurrency and rate limits.
     const limits = this.#limits;
     if (limits !== null) {
       const { facts } = routed;

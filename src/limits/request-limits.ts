@@ -51,7 +51,7 @@ export interface BudgetStatus {
 }
 
 /**
- * The allow lists and rate limits of one gateway (issue 16). `admit` runs on every authorized
+ * The allow lists and rate limits of one gateway. `admit` runs on every authorized
  * request: with no list and no `rate_limits` it reads two fields and returns; otherwise a
  * WeakMap read for the grant's plan, a Map read for its budget and integer arithmetic. Redis
  * is never on the request's path: a request waits for a reconcile only when this instance's
