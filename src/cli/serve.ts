@@ -98,8 +98,11 @@ export async function serve(configPath: string, env: NodeJS.ProcessEnv = process
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
+      // Said once the listeners are closing and /readyz says draining, so that whoever reads
+      // the line can count on both.
+      const closing = runtime.close(grace);
       logger.info({ signal, grace_ms: grace }, 'shutting down: draining in-flight requests');
-      runtime.close(grace).then(
+      closing.then(
         () => {
           logger.info('stopped');
           logger.flush();

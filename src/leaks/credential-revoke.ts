@@ -2,23 +2,11 @@ import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { hashToken, parseToken } from '../tokens/format.js';
+import { problem, type ReportLimiter, type ReservedAnswer, takeReportBudget } from './reserved-answer.js';
 import { revokeReported } from './revoke-reported.js';
 
+export type { ReportLimiter, ReservedAnswer } from './reserved-answer.js';
 export { LEAK_REASON } from './revoke-reported.js';
-
-/** What the gateway listener writes back: status, headers, body, as they are. */
-export interface ReservedAnswer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-/** One report's worth of budget for a client address: ok, or when to come back. */
-export interface ReportLimiter {
-  take(
-    clientAddress: string,
-  ): Promise<{ readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number }>;
-}
 
 export interface CredentialRevokeOptions {
   readonly store: GrantStore;
@@ -62,18 +50,13 @@ export class CredentialRevoker {
     }
     const credentials = parseReport(body);
     if (typeof credentials === 'string') return problem(422, 'Validation Failed', credentials);
-    let budget: Awaited<ReturnType<ReportLimiter['take']>>;
-    try {
-      budget = await this.options.limiter.take(clientAddress);
-    } catch (err) {
-      this.options.logger.error({ err }, 'leak report limiter unavailable');
-      return problem(503, 'Service unavailable', 'try again later', { 'retry-after': '5' });
-    }
-    if (!budget.ok) {
-      return problem(429, 'Too many requests', 'too many reports from this address', {
-        'retry-after': String(budget.retryAfterSeconds),
-      });
-    }
+    const refused = await takeReportBudget(
+      this.options.limiter,
+      clientAddress,
+      this.options.logger,
+      'leak report',
+    );
+    if (refused !== null) return refused;
     const hashes = [...new Set(credentials.filter((c) => parseToken(c).ok).map(hashToken))];
     if (hashes.length > 0) this.#enqueue(hashes);
     return ACCEPTED;
@@ -122,18 +105,4 @@ function parseReport(body: Buffer): string[] | string {
   if (credentials.length > MAX_CREDENTIALS) return `"credentials" holds at most ${MAX_CREDENTIALS} entries`;
   if (!credentials.every((c) => typeof c === 'string')) return '"credentials" must hold strings';
   return credentials as string[];
-}
-
-function problem(
-  status: number,
-  title: string,
-  detail: string,
-  headers: Record<string, string> = {},
-): ReservedAnswer {
-  return {
-    status,
-    headers: { ...headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
-    // `message` for GitHub clients, as GitHub's own answers carry.
-    body: JSON.stringify({ type: 'about:blank', title, status, detail, message: title }),
-  };
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { GrantStore } from '../store/grant-store.js';
 import { hashToken, parseToken } from '../tokens/format.js';
-import type { ReportLimiter, ReservedAnswer } from './credential-revoke.js';
+import { problem, type ReportLimiter, type ReservedAnswer, takeReportBudget } from './reserved-answer.js';
 import { revokeReported } from './revoke-reported.js';
 
 /** One key of GitHub's public-keys document (`secret_scanning.public_keys`). */
@@ -72,18 +72,13 @@ export class SecretScanningEndpoint {
     if (body.length > MAX_SCAN_BODY_BYTES) {
       return problem(413, 'Payload too large', `a report is at most ${MAX_SCAN_BODY_BYTES} bytes`);
     }
-    let budget: Awaited<ReturnType<ReportLimiter['take']>>;
-    try {
-      budget = await this.options.limiter.take(clientAddress);
-    } catch (err) {
-      this.options.logger.error({ err }, 'secret scanning limiter unavailable');
-      return problem(503, 'Service unavailable', 'try again later', { 'retry-after': '5' });
-    }
-    if (!budget.ok) {
-      return problem(429, 'Too many requests', 'too many reports from this address', {
-        'retry-after': String(budget.retryAfterSeconds),
-      });
-    }
+    const refused = await takeReportBudget(
+      this.options.limiter,
+      clientAddress,
+      this.options.logger,
+      'secret scanning',
+    );
+    if (refused !== null) return refused;
     const keyId = singleHeader(headers, KEY_ID_HEADER);
     const signature = singleHeader(headers, SIGNATURE_HEADER);
     if (keyId === null || signature === null) {
@@ -185,17 +180,4 @@ function parseMatches(body: Buffer): Match[] | string {
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-function problem(
-  status: number,
-  title: string,
-  detail: string,
-  headers: Record<string, string> = {},
-): ReservedAnswer {
-  return {
-    status,
-    headers: { ...headers, 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
-    body: JSON.stringify({ type: 'about:blank', title, status, detail, message: title }),
-  };
 }
