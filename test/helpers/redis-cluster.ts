@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
+import { AddressInUseError, exitOf, spawnRedis, terminate } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -38,13 +39,6 @@ export interface StartClusterOptions {
 }
 
 const NODES = 6;
-const OUTPUT_LIMIT = 8192;
-
-// A crashed test worker must not leave servers behind.
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 interface Node {
   readonly port: number;
@@ -189,23 +183,16 @@ async function spawnNode(dir: string, nodeTimeoutMs: number): Promise<Node> {
     const nodeDir = join(dir, String(port));
     await mkdir(nodeDir, { recursive: true });
     try {
-      const child = await spawnServer(nodeDir, port, busPort, nodeTimeoutMs);
+      const child = await spawnRedis(port, nodeDir, 10_000, clusterArgs(nodeDir, busPort, nodeTimeoutMs));
       return { port, child };
     } catch (err) {
-      if (!String(err).includes('Address already in use') || attempt >= 4) throw err;
+      if (!(err instanceof AddressInUseError) || attempt >= 4) throw err;
     }
   }
 }
 
-function spawnServer(
-  dir: string,
-  port: number,
-  busPort: number,
-  nodeTimeoutMs: number,
-): Promise<ChildProcess> {
-  const args = [
-    '--port',
-    String(port),
+function clusterArgs(dir: string, busPort: number, nodeTimeoutMs: number): string[] {
+  return [
     '--cluster-port',
     String(busPort),
     '--cluster-enabled',
@@ -220,63 +207,5 @@ function spawnServer(
     // A replica is a copy at once, not after diskless sync's default 5 s wait.
     '--repl-diskless-sync-delay',
     '0',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  let output = '';
-  const collect = (chunk: Buffer): void => {
-    if (output.length < OUTPUT_LIMIT) output += chunk.toString('utf8');
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 10_000;
-    child.once('error', reject);
-    const poll = async (): Promise<void> => {
-      for (;;) {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          reject(new Error(`redis-server exited before answering PING:\n${output}`));
-          return;
-        }
-        const pong = await withNode(port, (redis) => redis.ping()).catch(() => null);
-        if (pong === 'PONG') {
-          child.stdout?.resume();
-          child.stderr?.resume();
-          resolve(child);
-          return;
-        }
-        if (Date.now() > deadline) {
-          await terminate(child);
-          reject(new Error(`redis-server did not answer PING within 10 s:\n${output}`));
-          return;
-        }
-        await delay(20);
-      }
-    };
-    void poll();
-  });
-}
-
-function exitOf(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = exitOf(child);
-  child.kill('SIGCONT');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -75,7 +75,7 @@ function externalRedis(url: string): TestRedis {
   };
 }
 
-class AddressInUseError extends Error {}
+export class AddressInUseError extends Error {}
 
 class PrivateRedis implements TestRedis {
   readonly url: string;
@@ -138,10 +138,20 @@ class PrivateRedis implements TestRedis {
   }
 }
 
-async function spawnRedis(port: number, dir: string, timeoutMs: number): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` on `port` with nothing persisted, and resolves once it answers PING
+ * (`extraArgs`: a cluster node's settings, say). Killed when the test process exits.
+ */
+export async function spawnRedis(
+  port: number,
+  dir: string,
+  timeoutMs: number,
+  extraArgs: readonly string[] = [],
+): Promise<ChildProcess> {
   const args = [
     '--port',
     String(port),
+    ...extraArgs,
     '--save',
     '',
     '--appendonly',
@@ -208,12 +218,12 @@ function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-function exitOf(child: ChildProcess): Promise<void> {
+export function exitOf(child: ChildProcess): Promise<void> {
   if (hasExited(child)) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function terminate(child: ChildProcess): Promise<void> {
+export async function terminate(child: ChildProcess): Promise<void> {
   if (hasExited(child)) return;
   const exited = exitOf(child);
   // A paused server cannot act on SIGTERM.
