@@ -2,13 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from '../observability/logger.js';
 import { sharedStdoutLogger } from './cluster.js';
-import {
-  isWorkerMessage,
-  type PrimaryMessage,
-  WORKER_ENV,
-  type WorkerMessage,
-  type WorkerMetrics,
-} from './cluster-messages.js';
+import { isWorkerMessage, type PrimaryMessage, WORKER_ENV, type WorkerMessage } from './cluster-messages.js';
+import type { ReloadReport } from './reload-report.js';
 
 export interface PrimaryOptions {
   readonly workers: number;
@@ -24,6 +19,8 @@ const FIRST_RESTART_MS = 100;
 const MAX_RESTART_MS = 30_000;
 /** How long a scrape waits for each worker's metrics. */
 const COLLECT_TIMEOUT_MS = 5_000;
+/** How long POST /v1/admin/reload waits for each worker to read the file and apply it. */
+const RELOAD_TIMEOUT_MS = 30_000;
 /** Past the workers' own grace period, a worker still running is killed. */
 const STOP_MARGIN_MS = 5_000;
 /** The fields of `patgate listening` that every worker must share (the primary holds the sockets). */
@@ -58,9 +55,12 @@ interface Slot {
   reloadPending: boolean;
 }
 
-interface Collecting {
+/** A worker's answer to a question of the primary (`collect`, `reload`). */
+type Reply = Extract<WorkerMessage, { patgate: 'collected' | 'reloaded' }>;
+
+interface Asked {
   readonly worker: Worker;
-  resolve(metrics: WorkerMetrics): void;
+  resolve(reply: Reply): void;
   reject(error: Error): void;
 }
 
@@ -74,8 +74,9 @@ class ClusterPrimary {
   #exitCode = 0;
   #signalled = false;
   #finish: (code: number) => void = () => {};
-  readonly #collecting = new Map<string, Collecting>();
-  #nextCollect = 0;
+  /** Questions to workers awaiting their answer, by `worker.id:id`. */
+  readonly #asked = new Map<string, Asked>();
+  #nextId = 0;
 
   constructor(options: PrimaryOptions) {
     this.#options = options;
@@ -135,8 +136,20 @@ class ClusterPrimary {
         );
         return;
       }
+      case 'reload-all': {
+        const { id } = message;
+        this.#reloadAll().then(
+          (reports) => send(worker, { patgate: 'reloaded-all', id, reports }),
+          (error: unknown) => {
+            this.#logger.error({ err: error }, 'could not reload every worker');
+            send(worker, { patgate: 'reloaded-all', id, error: (error as Error).message });
+          },
+        );
+        return;
+      }
       case 'collected':
-        this.#onCollected(worker, message);
+      case 'reloaded':
+        this.#onReply(worker, message);
         return;
     }
   }
@@ -179,7 +192,7 @@ class ClusterPrimary {
     if (slot === undefined) return;
     slot.worker = null;
     slot.listening = false;
-    this.#dropCollects(worker);
+    this.#dropQuestions(worker);
     const who = { worker: slot.index, pid: worker.process.pid, code, signal };
     switch (this.#phase) {
       case 'stopping':
@@ -267,6 +280,32 @@ class ClusterPrimary {
   }
 
   /**
+   * `POST /v1/admin/reload` on any worker: every listening worker re-reads the file and applies
+   * it, as on SIGHUP, and says what it did; a worker still starting reloads once it listens.
+   */
+  async #reloadAll(): Promise<{ worker: number; report: ReloadReport }[]> {
+    if (this.#phase === 'stopping') throw new Error('shutting down');
+    const id = this.#nextId++;
+    const asked: { index: number; worker: Worker }[] = [];
+    for (const slot of this.#slots) {
+      if (slot.worker === null) continue;
+      if (slot.listening && slot.worker.isConnected()) asked.push({ index: slot.index, worker: slot.worker });
+      else slot.reloadPending = true;
+    }
+    const reports = await Promise.all(
+      asked.map(async ({ index, worker }) => {
+        const reply = await this.#ask(worker, { patgate: 'reload', id }, RELOAD_TIMEOUT_MS);
+        if (reply.patgate !== 'reloaded' || reply.report === undefined) {
+          throw new Error(`worker ${index} could not reload: ${reply.error ?? 'no report'}`);
+        }
+        return { worker: index, report: reply.report };
+      }),
+    );
+    this.#logger.info({ workers: reports.length }, 'POST /v1/admin/reload: reloaded every worker');
+    return reports;
+  }
+
+  /**
    * Every listening worker's metrics, aggregated by prom-client (counters and histograms summed,
    * as each metric's `aggregator` says). A worker still starting is not asked: it has nothing to
    * count yet, and it could not answer before the scrape times out.
@@ -275,47 +314,57 @@ class ClusterPrimary {
     const workers = this.#slots.flatMap((s) =>
       s.worker !== null && s.listening && s.worker.isConnected() ? [s.worker] : [],
     );
-    const id = this.#nextCollect++;
-    const each = await Promise.all(workers.map((worker) => this.#collect(worker, id)));
+    const id = this.#nextId++;
+    const each = await Promise.all(
+      workers.map(async (worker) => {
+        const reply = await this.#ask(worker, { patgate: 'collect', id }, COLLECT_TIMEOUT_MS);
+        if (reply.patgate === 'collected' && reply.metrics !== undefined) return reply.metrics;
+        throw new Error(`worker pid ${worker.process.pid}: ${reply.error ?? 'no metrics'}`);
+      }),
+    );
     return AggregatorRegistry.aggregate(each).metrics();
   }
 
-  #collect(worker: Worker, id: number): Promise<WorkerMetrics> {
-    const key = `${worker.id}:${id}`;
+  /** Sends `question` to `worker` and resolves with its answer of the same id. */
+  #ask(
+    worker: Worker,
+    question: PrimaryMessage & { readonly id: number },
+    timeoutMs: number,
+  ): Promise<Reply> {
+    const key = `${worker.id}:${question.id}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#collecting.delete(key);
-        reject(new Error(`worker pid ${worker.process.pid} did not answer within ${COLLECT_TIMEOUT_MS} ms`));
-      }, COLLECT_TIMEOUT_MS);
-      this.#collecting.set(key, {
+        this.#asked.delete(key);
+        reject(new Error(`worker pid ${worker.process.pid} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#asked.set(key, {
         worker,
-        resolve: (metrics) => {
+        resolve: (reply) => {
           clearTimeout(timer);
-          resolve(metrics);
+          resolve(reply);
         },
         reject: (error) => {
           clearTimeout(timer);
           reject(error);
         },
       });
-      send(worker, { patgate: 'collect', id });
+      send(worker, question);
     });
   }
 
-  #onCollected(worker: Worker, message: Extract<WorkerMessage, { patgate: 'collected' }>): void {
-    const key = `${worker.id}:${message.id}`;
-    const pending = this.#collecting.get(key);
+  #onReply(worker: Worker, reply: Reply): void {
+    const key = `${worker.id}:${reply.id}`;
+    const pending = this.#asked.get(key);
     if (pending === undefined) return;
-    this.#collecting.delete(key);
-    if (message.metrics !== undefined) pending.resolve(message.metrics);
-    else pending.reject(new Error(`worker pid ${worker.process.pid}: ${message.error ?? 'no metrics'}`));
+    this.#asked.delete(key);
+    pending.resolve(reply);
   }
 
-  #dropCollects(worker: Worker): void {
-    for (const [key, pending] of this.#collecting) {
+  #dropQuestions(worker: Worker): void {
+    for (const [key, pending] of this.#asked) {
       if (pending.worker !== worker) continue;
-      this.#collecting.delete(key);
-      pending.reject(new Error(`worker pid ${worker.process.pid} exited during the scrape`));
+      this.#asked.delete(key);
+      pending.reject(new Error(`worker pid ${worker.process.pid} exited before it answered`));
     }
   }
 }

@@ -2,15 +2,22 @@ import cluster from 'node:cluster';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sharedStdoutLogger } from './cluster.js';
-import { isPrimaryMessage, type WorkerMessage } from './cluster-messages.js';
+import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
+import type { ReloadReport } from './reload-report.js';
 
 /** Longer than the primary's own wait for each worker, so that its error arrives first. */
 const GATHER_TIMEOUT_MS = 10_000;
+/** Longer than the primary's own wait for each worker's reload. */
+const RELOAD_ALL_TIMEOUT_MS = 35_000;
+
+/** A local reload: the file read again and applied in this process (`Runtime.reload`). */
+export type LocalReload = () => Promise<ReloadReport>;
 
 /**
  * One worker of `workers: N`: it runs the same runtime as one process, and tells the primary
  * instead of the log that it listens; GET /metrics on its admin listener answers with every
- * worker's metrics, which the primary aggregates (app/cluster-primary.ts).
+ * worker's metrics, and POST /v1/admin/reload reloads every worker, through the primary
+ * (app/cluster-primary.ts).
  */
 export interface ClusterWorker {
   /** 1..N: the worker's place among the N, kept by its replacements. */
@@ -19,9 +26,16 @@ export interface ClusterWorker {
   bindLogger(logger: Logger): Logger;
   /** Hands this worker's metrics to the primary, and answers /metrics with every worker's. */
   shareMetrics(metrics: Metrics): void;
+  /**
+   * Lets the primary run `local` in this worker, and returns the reload an admin call makes:
+   * every worker's, answered with this worker's report (or the first refusal).
+   */
+  shareReload(local: LocalReload): LocalReload;
   /** Every listener is bound; `fields` is what one process would log as `patgate listening`. */
   listening(fields: Readonly<Record<string, unknown>>): void;
 }
+
+type Answer = Extract<PrimaryMessage, { patgate: 'gathered' | 'reloaded-all' }>;
 
 /** This process as a worker of the primary that forked it, or null if node:cluster did not fork it. */
 export function joinCluster(slot: number): ClusterWorker | null {
@@ -33,54 +47,94 @@ export function joinCluster(slot: number): ClusterWorker | null {
     // The channel is gone when the primary is: node:cluster then ends this worker anyway.
     if (process.connected) process.send?.(message, undefined, {}, () => {});
   };
+  const primary = new PrimaryChannel(send);
   return {
     slot,
     bindLogger: (logger) => sharedStdoutLogger(logger, { worker: slot, pid: process.pid }),
-    shareMetrics: (metrics) => shareMetrics(metrics, send),
+    shareMetrics: (metrics) => shareMetrics(metrics, primary),
+    shareReload: (local) => shareReload(local, slot, primary),
     listening: (fields) => send({ patgate: 'listening', fields }),
   };
 }
 
-function shareMetrics(metrics: Metrics, send: (message: WorkerMessage) => void): void {
-  const waiting = new Map<number, { resolve(text: string): void; reject(error: Error): void }>();
-  let nextId = 0;
-  process.on('message', (message: unknown) => {
-    if (!isPrimaryMessage(message)) return;
-    if (message.patgate === 'collect') {
-      const { id } = message;
-      metrics.registry.getMetricsAsJSON().then(
-        (own) => send({ patgate: 'collected', id, metrics: own }),
-        (error: unknown) => send({ patgate: 'collected', id, error: String(error) }),
-      );
-      return;
-    }
-    const pending = waiting.get(message.id);
-    if (pending === undefined) return;
-    waiting.delete(message.id);
-    if (message.text !== undefined) pending.resolve(message.text);
-    else pending.reject(new Error(`metrics of every worker: ${message.error ?? 'no answer'}`));
+/**
+ * The worker's side of the IPC channel: requests from the primary go to their handlers, answers
+ * to the question of the same id, which fails if none comes in time.
+ */
+class PrimaryChannel {
+  readonly send: (message: WorkerMessage) => void;
+  readonly #waiting = new Map<number, (answer: Answer) => void>();
+  readonly #handlers = new Map<string, (message: PrimaryMessage) => void>();
+  #nextId = 0;
+
+  constructor(send: (message: WorkerMessage) => void) {
+    this.send = send;
+    process.on('message', (message: unknown) => {
+      if (!isPrimaryMessage(message)) return;
+      if (message.patgate === 'gathered' || message.patgate === 'reloaded-all') {
+        const settle = this.#waiting.get(message.id);
+        this.#waiting.delete(message.id);
+        settle?.(message);
+        return;
+      }
+      this.#handlers.get(message.patgate)?.(message);
+    });
+  }
+
+  on(kind: 'collect' | 'reload', handler: (message: PrimaryMessage & { readonly id: number }) => void): void {
+    this.#handlers.set(kind, handler);
+  }
+
+  /** Sends `ask(id)` and resolves with the primary's answer of the same id. */
+  ask(ask: (id: number) => WorkerMessage, what: string, timeoutMs: number): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      const id = this.#nextId++;
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`${what}: the primary did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      this.send(ask(id));
+    });
+  }
+}
+
+function shareMetrics(metrics: Metrics, primary: PrimaryChannel): void {
+  primary.on('collect', ({ id }) => {
+    metrics.registry.getMetricsAsJSON().then(
+      (own) => primary.send({ patgate: 'collected', id, metrics: own }),
+      (error: unknown) => primary.send({ patgate: 'collected', id, error: String(error) }),
+    );
   });
-  metrics.exposeGathered(
-    () =>
-      new Promise<string>((resolve, reject) => {
-        const id = nextId++;
-        const timer = setTimeout(() => {
-          waiting.delete(id);
-          reject(
-            new Error(`metrics of every worker: the primary did not answer within ${GATHER_TIMEOUT_MS} ms`),
-          );
-        }, GATHER_TIMEOUT_MS);
-        waiting.set(id, {
-          resolve: (text) => {
-            clearTimeout(timer);
-            resolve(text);
-          },
-          reject: (error) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        });
-        send({ patgate: 'gather', id });
-      }),
-  );
+  const what = 'metrics of every worker';
+  metrics.exposeGathered(async () => {
+    const answer = await primary.ask((id) => ({ patgate: 'gather', id }), what, GATHER_TIMEOUT_MS);
+    if (answer.patgate === 'gathered' && answer.text !== undefined) return answer.text;
+    throw new Error(`${what}: ${answer.error ?? 'no answer'}`);
+  });
+}
+
+function shareReload(local: LocalReload, slot: number, primary: PrimaryChannel): LocalReload {
+  primary.on('reload', ({ id }) => {
+    local().then(
+      (report) => primary.send({ patgate: 'reloaded', id, report }),
+      (error: unknown) => primary.send({ patgate: 'reloaded', id, error: String(error) }),
+    );
+  });
+  const what = 'reload of every worker';
+  return async () => {
+    const answer = await primary.ask((id) => ({ patgate: 'reload-all', id }), what, RELOAD_ALL_TIMEOUT_MS);
+    if (answer.patgate !== 'reloaded-all' || answer.reports === undefined) {
+      throw new Error(`${what}: ${answer.error ?? 'no answer'}`);
+    }
+    // Every worker read the same file: a refusal anywhere is the answer; otherwise this worker's.
+    const refused = answer.reports.find((each) => !each.report.ok);
+    const own = answer.reports.find((each) => each.worker === slot) ?? answer.reports[0];
+    const report = (refused ?? own)?.report;
+    if (report === undefined) throw new Error(`${what}: no worker reloaded`);
+    return report;
+  };
 }

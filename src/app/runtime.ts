@@ -51,6 +51,11 @@ export interface RuntimeOptions {
   readonly store?: GrantStore;
   /** A worker of `workers: N` hands its metrics to the primary, which answers /metrics for all (app/cluster-worker.ts). */
   readonly shareMetrics?: (metrics: Metrics) => void;
+  /**
+   * `workers: N`: given this process's own reload, the one `POST /v1/admin/reload` runs (every
+   * worker's, through the primary); absent: this process's own.
+   */
+  readonly shareReload?: (local: () => Promise<ReloadReport>) => () => Promise<ReloadReport>;
   /** Reads the config file again (`reload`, SIGHUP, `POST /v1/admin/reload`); absent: no reload. */
   readonly readConfig?: () => Promise<LoadConfigResult>;
 }
@@ -207,7 +212,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     adminToken: options.adminToken,
     readiness: () => requestLimits.readiness(),
     ...(assertion === undefined ? {} : { jwks: assertion.jwks }),
-    ...(options.readConfig === undefined ? {} : { reload: () => reload() }),
+    ...(options.readConfig === undefined
+      ? {}
+      : { reload: options.shareReload === undefined ? () => reload() : options.shareReload(() => reload()) }),
     webhooks: { store: webhooks.store, allowPrivateTargets: webhooks.allowPrivateTargets },
   });
   const adminListener = getRequestListener(adminApp.fetch);

@@ -56,6 +56,7 @@ export async function serve(configPath: string, env: NodeJS.ProcessEnv = process
       logger,
       adminToken,
       shareMetrics: worker?.shareMetrics,
+      shareReload: worker?.shareReload,
       // The same read as at startup, with the same overrides: SIGHUP and POST /v1/admin/reload.
       readConfig: () => readConfigFile(configPath, env),
     });

@@ -56,9 +56,14 @@ interface Answer {
 }
 
 /** One request on a connection of its own, read to the end. */
-function fresh(url: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+function fresh(
+  url: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Answer> {
   return new Promise((resolveAnswer, reject) => {
-    const req = httpRequest(`${url}${path}`, { agent: false, headers }, (res) => {
+    const req = httpRequest(`${url}${path}`, { agent: false, headers, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
@@ -272,6 +277,62 @@ describe('workers: 2', () => {
 
     expect(await statuses(gateway.url, LABELS, 6, reader.token)).toEqual(Array(6).fill(200));
     expect(await pidsServing(gateway, reader.id)).toEqual(new Set(pids.values()));
+  });
+
+  it('reloads the route map in every worker on POST /v1/admin/reload to any of them', async () => {
+    const gateway = await start();
+    const pids = await workerPids(gateway);
+    const reader = await token(gateway, { issues: 'read' });
+    const LABELS = '/repos/acme/api/labels';
+    expect(await statuses(gateway.url, LABELS, 4, reader.token)).toEqual([404, 404, 404, 404]);
+
+    const text = readFileSync(gateway.configPath, 'utf8').replace(
+      'routes:\n',
+      'routes:\n  - route: "GET /repos/{owner}/{repo}/labels"\n    permission: "issues:read"\n',
+    );
+    await writeFile(gateway.configPath, text);
+    const answer = await fresh(
+      gateway.adminUrl,
+      '/v1/admin/reload',
+      {
+        authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
+      },
+      'POST',
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body.toString())).toEqual({
+      routes: { added: ['GET /repos/{owner}/{repo}/labels'], removed: [], changed: [] },
+      restart_required: [],
+    });
+    // Both workers had reloaded when the call answered: no wait for a log line first.
+    expect(await statuses(gateway.url, LABELS, 6, reader.token)).toEqual(Array(6).fill(200));
+    expect(await pidsServing(gateway, reader.id)).toEqual(new Set(pids.values()));
+    const reloaded = new Set(
+      gateway.output.flatMap((line) => {
+        const entry = parse(line);
+        return entry?.msg === 'route map reloaded' ? [entry.pid as number] : [];
+      }),
+    );
+    expect(reloaded).toEqual(new Set(pids.values()));
+
+    // A file that does not load: 422 from whichever worker answers, and no worker changes its map.
+    await writeFile(
+      gateway.configPath,
+      text.replace('permission: "issues:read"', 'permission: "issues:reed"'),
+    );
+    const refused = await fresh(
+      gateway.adminUrl,
+      '/v1/admin/reload',
+      {
+        authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
+      },
+      'POST',
+    );
+    expect(refused.status).toBe(422);
+    const problem = JSON.parse(refused.body.toString()) as { type: string; errors: string[] };
+    expect(problem.type).toMatch(/\/reload_refused$/);
+    expect(problem.errors.join('\n')).toMatch(/"reed" is not a level/);
+    expect(await statuses(gateway.url, LABELS, 4, reader.token)).toEqual([200, 200, 200, 200]);
   });
 
   it('drains the requests in flight in every worker on SIGTERM, then exits 0', async () => {
