@@ -1,9 +1,10 @@
 // CPU profile of a proxy under the warm-cache load of `npm run bench` (node --cpu-prof), summarised:
 // top self-time functions, time per package, inclusive time of the pipeline's steps, CPU per request.
 //
-//   npm run build && node bench/profile.mjs [--target patgate|bare|http-proxy|fastify] [--duration S]
+//   npm run build && node bench/profile.mjs [--target patgate|decision|bare|http-proxy|fastify] [--duration S]
 //                                          [--large] [--cold] [--keep] [--dist OTHER/dist/src]
 //                                          [--no-write]
+// --target decision: patgate's decision listener, asked as nginx's auth_request asks (GET /nginx).
 // --cold: every request a different token (cache.max_entries 1,000 over 20,000 tokens): Redis on the path.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,8 +86,9 @@ async function main() {
     const token = tokens[0];
     const tokenFile = join(work, 'tokens.txt');
     await writeFile(tokenFile, `${tokens.join('\n')}\n`);
-    if (args.target === 'patgate') {
+    if (args.target === 'patgate' || args.target === 'decision') {
       target = await startPatgate({
+        decision: args.target === 'decision',
         dir: work,
         name: 'patgate',
         upstreamUrl: upstream.url,
@@ -111,9 +113,13 @@ async function main() {
       await waitForPort(port, 15_000, child);
       target = { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stop(child) };
     }
+    const asked =
+      args.target === 'decision'
+        ? { url: `${target.decisionUrl}/nginx`, headers: { 'x-original-method': 'GET', 'x-original-uri': PATH } }
+        : { url: target.url + PATH };
     const load = args.cold
-      ? { driver, url: target.url + PATH, connections: 64, tokenFile }
-      : { driver, url: target.url + PATH, connections: 64, token };
+      ? { driver, ...asked, connections: 64, tokenFile }
+      : { driver, ...asked, connections: 64, token };
     await drive({ ...load, durationS: 2 });
     const cpuBefore = procCpuUs(target.pid);
     const result = await drive({ ...load, durationS: Number(args.duration) });

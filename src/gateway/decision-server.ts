@@ -90,7 +90,8 @@ function refuse(
 }
 
 function flavourOf(url: string): Flavour | null {
-  const path = url.split('?', 1)[0];
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
   if (path === '/nginx') return 'nginx';
   if (path === '/forward') return 'forward';
   if (url === ENVOY_PREFIX || url.startsWith(`${ENVOY_PREFIX}/`) || url.startsWith(`${ENVOY_PREFIX}?`))

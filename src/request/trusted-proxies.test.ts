@@ -19,6 +19,20 @@ describe('TrustedProxies', () => {
     expect(proxies.has(address)).toBe(expected);
   });
 
+  it('answers the same for an address asked again, across more addresses than it remembers', () => {
+    const memo = new TrustedProxies(['10.0.0.0/8']);
+    const addresses = Array.from(
+      { length: 3_000 },
+      (_, i) => `${i % 2 === 0 ? 10 : 11}.0.${i >> 8}.${i & 255}`,
+    );
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [i, address] of addresses.entries()) {
+        expect(memo.has(address)).toBe(i % 2 === 0);
+        expect(memo.has(`::ffff:${address}`)).toBe(i % 2 === 0);
+      }
+    }
+  });
+
   it('trusts nobody when empty', () => {
     const none = new TrustedProxies([]);
     expect(none.has('127.0.0.1')).toBe(false);

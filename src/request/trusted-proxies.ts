@@ -2,6 +2,8 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { parseCidr } from '../config/cidr.js';
 
 const MAPPED_V4_PREFIX = '::ffff:';
+/** Addresses whose answer `TrustedProxies.has` remembers at most. */
+const SEEN_MAX = 1_024;
 
 /**
  * The peer address as one canonical string: an IPv4 client reaching a dual-stack listener shows
@@ -29,6 +31,12 @@ function addEntry(list: BlockList, entry: string): void {
  */
 export class TrustedProxies {
   readonly #list: BlockList | null;
+  /**
+   * `has` by canonical address: `BlockList.check` builds a `SocketAddress` per call (~3 µs), and
+   * a proxy's few addresses ask on every request, up to three times. Emptied when full, so that
+   * a stream of distinct client addresses costs a check each and no memory.
+   */
+  readonly #seen = new Map<string, boolean>();
 
   constructor(entries: readonly string[]) {
     if (entries.length === 0) {
@@ -45,7 +53,12 @@ export class TrustedProxies {
     const list = this.#list;
     if (list === null || address === undefined) return false;
     const canonical = canonicalAddress(address);
-    return list.check(canonical, isIPv4(canonical) ? 'ipv4' : 'ipv6');
+    const seen = this.#seen.get(canonical);
+    if (seen !== undefined) return seen;
+    const trusted = list.check(canonical, isIPv4(canonical) ? 'ipv4' : 'ipv6');
+    if (this.#seen.size >= SEEN_MAX) this.#seen.clear();
+    this.#seen.set(canonical, trusted);
+    return trusted;
   }
 
   /** The peer as one canonical address (see `canonicalAddress`). */
