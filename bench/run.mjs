@@ -222,6 +222,14 @@ async function main() {
       rateLimits: true,
     });
     cleanups.push(pgLimited.stop);
+    const pgAsserted = await startPatgate({
+      ...common,
+      name: 'patgate-ia',
+      routes: 20,
+      maxEntries: WARM_MAX_ENTRIES,
+      identityAssertion: true,
+    });
+    cleanups.push(pgAsserted.stop);
     const pgCold = await startPatgate({
       ...common,
       name: 'patgate-cold',
@@ -270,6 +278,14 @@ async function main() {
         pid: pgLimited.pid,
         child: pgLimited.child,
         logFile: join(work, 'patgate-rl.log'),
+        token: warmToken,
+      },
+      'patgate-ia': {
+        label: 'patgate, warm, identity_assertion on (EdDSA)',
+        url: pgAsserted.url,
+        pid: pgAsserted.pid,
+        child: pgAsserted.child,
+        logFile: join(work, 'patgate-ia.log'),
         token: warmToken,
       },
       'patgate-5k': {
@@ -831,6 +847,12 @@ function evaluateTargets(summary, runs, flood) {
     'warm, rate limits on ≥ 0.9 × warm without',
     `${fmt.ratio(limitedRatio)} x (CPU per request ${((get('small', 'patgate-rl').cpuUsPerRequest / get('small', 'patgate').cpuUsPerRequest - 1) * 100).toFixed(1)} %)`,
     limitedRatio >= 0.9,
+  );
+  const assertedRatio = pairedRatio(runs, 'small', 'patgate-ia', 'patgate');
+  add(
+    'warm, identity_assertion on (a signed JWT on every forwarded request), next to warm without',
+    `${fmt.ratio(assertedRatio)} x (CPU per request ${((get('small', 'patgate-ia').cpuUsPerRequest / get('small', 'patgate').cpuUsPerRequest - 1) * 100).toFixed(1)} %)`,
+    null,
   );
   const big = get('small', 'patgate-5k');
   const routeRatio = pairedRatio(runs, 'small', 'patgate-5k', 'patgate');

@@ -236,7 +236,7 @@ export async function runDeployRows({
   const load = (url, headers) => ({ driver, url, connections, token, headers });
   const rows = [];
   const stops = [];
-  const result = { rows, skipped: [], nginx: null, decision: null, workers: null };
+  const result = { rows, skipped: [], nginx: null, ceiling: null, decision: null, workers: null };
   try {
     if (groups.includes('deploy')) {
       const pg = await startPatgate({
@@ -288,10 +288,30 @@ export async function runDeployRows({
         // The baseline is not a patgate in disguise, and the candidate really asks patgate.
         await expectStatus('nginx alone without a token', alone.url + path, {}, 200);
         await expectStatus('nginx + auth_request without a token', front.url + path, {}, 401);
+        // The ceiling of any decision service in Node: nginx asking a node:http server that answers
+        // 200 at once, on the same core. What patgate's decision costs is the gap to this row.
+        const allowAllPort = await freePort();
+        const allowAll = start(
+          process.execPath,
+          [...common.nodeArgs, fileURLToPath(new URL('../proxies/allow-all.mjs', import.meta.url)), String(allowAllPort)],
+          { core: layout.proxyCore },
+        );
+        stops.push(() => stop(allowAll));
+        await waitForPort(allowAllPort, 10_000, allowAll);
+        const ceiling = await startNginxFront({
+          dir: common.dir,
+          name: 'nginx-allow-all',
+          upstreamUrl: common.upstreamUrl,
+          decisionUrl: `http://127.0.0.1:${allowAllPort}`,
+          core: layout.proxyCore,
+        });
+        stops.push(ceiling.stop);
+        await expectStatus('nginx + auth_request to allow-all', ceiling.url + path, auth, 200);
         targets['nginx alone'] = { load: load(alone.url + path), pids: [alone.pid] };
         // nginx and the patgate it asks share the proxy core: the same CPU budget as nginx alone.
         targets['nginx + auth_request'] = { load: load(front.url + path), pids: [front.pid, pg.pid] };
-        names.push('nginx alone', 'nginx + auth_request');
+        targets['nginx + allow-all'] = { load: load(ceiling.url + path), pids: [ceiling.pid, allowAll.pid] };
+        names.push('nginx alone', 'nginx + auth_request', 'nginx + allow-all');
       } else {
         result.skipped.push(
           'nginx alone vs nginx + auth_request: no nginx installed (apt-get install nginx-light)',
@@ -316,6 +336,14 @@ export async function runDeployRows({
         );
         rows.push(withAuth);
         result.nginx = withAuth;
+        const ceilingRow = summary(
+          'nginx + allow-all',
+          'nginx + auth_request to a node:http server answering 200 at once (the ceiling of any Node decision service), both on the proxy core',
+          runs,
+          'nginx alone',
+        );
+        rows.push(ceilingRow);
+        result.ceiling = ceilingRow;
       }
       const decision = summary(
         'decision',
@@ -383,6 +411,15 @@ export function deployTargets(result) {
       name: 'nginx + auth_request to the decision listener >= 0.5 x nginx alone, ~200 B, same run',
       measured: `${fmt.ratio(r.ratio)} x (${fmt.rps(r.rps)} req/s; ${cpu(r)}, ${fmt.ratio(r.cpuRatio)} x nginx alone's)`,
       pass: r.ratio >= 0.5,
+    });
+  }
+  if (result.ceiling !== null) {
+    const r = result.ceiling;
+    const patgate = result.nginx;
+    targets.push({
+      name: 'nginx + auth_request to a Node server that allows at once (no decision), next to nginx alone',
+      measured: `${fmt.ratio(r.ratio)} x (${fmt.rps(r.rps)} req/s; ${cpu(r)}); patgate's decision adds ${(patgate.cpuUsPerRequest - r.cpuUsPerRequest).toFixed(1)} µs CPU/req to it`,
+      pass: null,
     });
   }
   if (result.decision !== null) {

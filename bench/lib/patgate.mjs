@@ -1,5 +1,6 @@
 // patgate under test: tokens issued into the private Redis through the real TokenService, and
 // `patgate serve` started as its own process (on the proxy core) from a generated config.
+import { generateKeyPairSync } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -86,6 +87,7 @@ export async function unknownTokens(count) {
  * `workers`: the config's `workers` (a primary and N workers; resolves once all of them listen).
  * `decision`: also start the decision listener (`decision.listen`, 127.0.0.1 trusted), at `decisionUrl`.
  * `rateLimits`: turn `rate_limits` on (shared through the bench's Redis), with a budget no run spends.
+ * `identityAssertion`: turn `identity_assertion` on, with an Ed25519 key written beside the config.
  * `clusterNodes`: use this Redis Cluster (`host:port` strings) as `store.cluster` instead of `redisUrl`.
  */
 export async function startPatgate({
@@ -104,6 +106,7 @@ export async function startPatgate({
   workers = 1,
   decision = false,
   rateLimits = false,
+  identityAssertion = false,
   clusterNodes,
 }) {
   const port = await freePort();
@@ -129,6 +132,13 @@ export async function startPatgate({
       default: { limit: 1_000_000_000, window: '1h', per: 'user' },
       costs: [{ methods: ['POST', 'PUT', 'PATCH', 'DELETE'], points: 5 }],
     };
+  }
+  // The "warm, identity_assertion on" row: an EdDSA JWT signed per (token, route requirement).
+  if (identityAssertion) {
+    const keyFile = join(dir, `${name}-assertion.pem`);
+    const { privateKey } = generateKeyPairSync('ed25519');
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    config.identity_assertion = { key_file: keyFile };
   }
   if (decisionPort !== null) {
     config.decision = { listen: `127.0.0.1:${decisionPort}` };
