@@ -115,7 +115,10 @@ async function main() {
     }
     const asked =
       args.target === 'decision'
-        ? { url: `${target.decisionUrl}/nginx`, headers: { 'x-original-method': 'GET', 'x-original-uri': PATH } }
+        ? {
+            url: `${target.decisionUrl}/nginx`,
+            headers: { 'x-original-method': 'GET', 'x-original-uri': PATH },
+          }
         : { url: target.url + PATH };
     const load = args.cold
       ? { driver, ...asked, connections: 64, tokenFile }

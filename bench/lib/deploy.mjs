@@ -293,7 +293,11 @@ export async function runDeployRows({
         const allowAllPort = await freePort();
         const allowAll = start(
           process.execPath,
-          [...common.nodeArgs, fileURLToPath(new URL('../proxies/allow-all.mjs', import.meta.url)), String(allowAllPort)],
+          [
+            ...common.nodeArgs,
+            fileURLToPath(new URL('../proxies/allow-all.mjs', import.meta.url)),
+            String(allowAllPort),
+          ],
           { core: layout.proxyCore },
         );
         stops.push(() => stop(allowAll));
