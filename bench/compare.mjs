@@ -8,8 +8,11 @@
 // is), while a keeps the proxy core to itself. CPU per request counts the primary and every
 // worker: on a 2-core machine the load generator competes with b, and that is the fairer figure.
 //
+// `--rate-limits` / `--identity-assertion`: b runs with that feature on (as in the bench's rows),
+// from b's build or, without --b, from a's: what the feature costs, paired.
+//
 //   node bench/compare.mjs --b /path/to/other/dist/src [--a dist/src] [--rounds 10] [--duration 3]
-//                          [--cold] [--large] [--workers N]
+//                          [--cold] [--large] [--workers N] [--rate-limits] [--identity-assertion]
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,15 +46,25 @@ const { values: args } = parseArgs({
     cold: { type: 'boolean', default: false },
     large: { type: 'boolean', default: false },
     workers: { type: 'string' },
+    'rate-limits': { type: 'boolean', default: false },
+    'identity-assertion': { type: 'boolean', default: false },
   },
 });
-if (args.b === undefined && args.workers === undefined) {
+const B_FEATURES = { rateLimits: args['rate-limits'], identityAssertion: args['identity-assertion'] };
+const B_DIFFERS = args.workers !== undefined || B_FEATURES.rateLimits || B_FEATURES.identityAssertion;
+if (args.b === undefined && !B_DIFFERS) {
   process.stderr.write(
-    'usage: node bench/compare.mjs --b OTHER_DIST_SRC [--a DIST_SRC] [--rounds N] [--workers N]\n',
+    'usage: node bench/compare.mjs --b OTHER_DIST_SRC [--a DIST_SRC] [--rounds N] [--workers N] [--rate-limits] [--identity-assertion]\n',
   );
   process.exit(2);
 }
 const B_WORKERS = args.workers === undefined ? 1 : Number(args.workers);
+const bFeatures = () =>
+  [
+    B_WORKERS > 1 ? ` (workers: ${B_WORKERS})` : '',
+    B_FEATURES.rateLimits ? ' (rate limits on)' : '',
+    B_FEATURES.identityAssertion ? ' (identity_assertion on)' : '',
+  ].join('');
 const B_DIST = args.b ?? args.a;
 // Every process runs with the allocator settings and node flags the image ships, as in bench/run.mjs.
 const NODE_FLAGS = applyRuntime('image');
@@ -100,6 +113,7 @@ try {
       distDir,
       nodeArgs: NODE_FLAGS,
       workers,
+      ...(name === 'b' ? B_FEATURES : {}),
     });
     stops.push(pg.stop);
     targets[name] = { url: pg.url, pid: pg.pid };
@@ -140,7 +154,7 @@ try {
     return [
       name === 'bare'
         ? 'bare proxy'
-        : `${name}: ${name === 'a' ? args.a : B_DIST}${name === 'b' && B_WORKERS > 1 ? ` (workers: ${B_WORKERS})` : ''}`,
+        : `${name}: ${name === 'a' ? args.a : B_DIST}${name === 'b' ? bFeatures() : ''}`,
       fmt.rps(median(rs.map((r) => r.rps))),
       cpu.toFixed(1),
       fmt.ratio(cpu / bareCpu),
