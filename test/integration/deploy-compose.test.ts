@@ -92,8 +92,8 @@ describe('compose.yaml', () => {
     const example = await readFile(EXAMPLE, 'utf8');
     const changed = rendered.split('\n').filter((line, i) => line !== example.split('\n')[i]);
     expect(changed.map((line) => line.trim())).toEqual([
-      'upstream api { server upstream:80; keepalive 32; }',
-      'upstream patgate_decision { server patgate:8082; keepalive 32; }',
+      'upstream api { server upstream:80; keepalive 256; }',
+      'upstream patgate_decision { server patgate:8082; keepalive 256; }',
       'listen 8000;',
     ]);
   });
