@@ -6,10 +6,12 @@ import { decide } from '../grants/decide.js';
 import type { InstantMemo } from '../grants/instant.js';
 import { type RequestResource, resolveResource } from '../grants/resource.js';
 import type { TokenRecord } from '../grants/token-record.js';
+import { type AllowLists, addressRefusal, allowListsOf, hasAllowList } from '../limits/allow-lists.js';
 import type { RequestFacts } from '../request/facts.js';
 import type { RouteRule } from '../routes/types.js';
 import type { GrantCache } from '../store/cached-grant-store.js';
 import { StoreUnavailableError } from '../store/errors.js';
+import type { GrantSnapshot } from '../store/grant-store.js';
 import { hashToken, parseToken } from '../tokens/format.js';
 
 /** What the middleware does with a request: let it through (with its token, on a guarded route), or refuse it. */
@@ -32,6 +34,10 @@ export interface AuthorizeInput {
   /** Epoch milliseconds, read when the grants are in hand. */
   readonly now: () => number;
   readonly instants: InstantMemo;
+  /** The client's address as the app vouches for it (canonical), for IP allow lists; asked only then. */
+  readonly clientAddress: () => string | undefined;
+  /** Each cached grant's allow lists, built once. */
+  readonly allowLists: WeakMap<GrantSnapshot, AllowLists>;
 }
 
 function refuse(refusal: Refusal): Verdict {
@@ -94,16 +100,26 @@ export async function authorize(input: AuthorizeInput): Promise<Verdict> {
     instants: input.instants,
   });
   if (decision.kind === 'deny') return refuse(decision);
-  // The gateway checks the client address against the token's `allowed_ips` and the org's
-  // `ip_allow_list` (src/limits/). A fetch handler has no client address it can vouch for, so a
-  // grant restricted to addresses is refused here, never allowed from anywhere.
-  if (snapshot.token.allowedIps !== undefined || snapshot.owner.org?.policy.ipAllowList !== undefined) {
-    return refuse({
-      kind: 'limited',
-      reason: 'ip_not_allowed',
-      detail: `token ${decision.token.id} may be used only from listed IP addresses, which patgate/hono cannot check; use the gateway`,
-      tokenId: decision.token.id,
-    });
+  // The token's `allowed_ips` and its org's `ip_allow_list`, as on the gateway (src/limits/): a
+  // grant restricted to addresses is refused unless the app said who the client is.
+  if (hasAllowList(snapshot)) {
+    const address = input.clientAddress();
+    if (address === undefined) {
+      return refuse({
+        kind: 'limited',
+        reason: 'ip_not_allowed',
+        detail: `token ${decision.token.id} may be used only from listed IP addresses, and this app does not say the client's (the clientAddress option of patgate())`,
+        tokenId: decision.token.id,
+      });
+    }
+    let lists = input.allowLists.get(snapshot);
+    if (lists === undefined) {
+      const token = snapshot.token;
+      lists = allowListsOf(snapshot, token.kind === 'fine_grained' ? token.resourceOwner : owner);
+      input.allowLists.set(snapshot, lists);
+    }
+    const outside = addressRefusal(lists, decision.token.id, address);
+    if (outside !== null) return refuse(outside);
   }
   return { kind: 'allow', rule, token: decision.token, resource };
 }

@@ -1,12 +1,13 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { LastUsedRecorder } from '../gateway/last-used.js';
 import { InstantMemo } from '../grants/instant.js';
 import type { RequestResource } from '../grants/resource.js';
 import type { TokenRecord } from '../grants/token-record.js';
+import type { AllowLists } from '../limits/allow-lists.js';
 import { type RequestReaderOptions, readRequest } from '../request/facts.js';
-import { TrustedProxies } from '../request/trusted-proxies.js';
+import { canonicalAddress, TrustedProxies } from '../request/trusted-proxies.js';
 import { GrantCache } from '../store/cached-grant-store.js';
-import type { GrantStore } from '../store/grant-store.js';
+import type { GrantSnapshot, GrantStore } from '../store/grant-store.js';
 import { answerRefusal } from './answer.js';
 import { authorize } from './authorize.js';
 import { compileConfig, type PatgateConfigInput } from './config.js';
@@ -44,6 +45,13 @@ export interface PatgateOptions {
   readonly lastUsedFlushMs?: number;
   /** Told when last-used times could not be written; by default a process warning. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The address of the client that sent the request, for tokens with `allowed_ips` and orgs with
+   * an `ip_allow_list`: `(c) => getConnInfo(c).remote.address` (`@hono/node-server/conninfo`) when
+   * the app faces its clients, or the address the proxy in front vouches for. Without it, or when
+   * it returns undefined, a grant limited to listed addresses is refused (403 `ip_not_allowed`).
+   */
+  readonly clientAddress?: (c: Context) => string | undefined;
   /** Epoch milliseconds; for tests. */
   readonly now?: () => number;
 }
@@ -56,6 +64,11 @@ function expirationHeader(expiresAt: string, github: boolean): readonly [string,
   return github
     ? ['github-authentication-token-expiration', `${expiresAt.slice(0, 10)} ${expiresAt.slice(11, 19)} UTC`]
     : ['x-patgate-token-expiration', expiresAt];
+}
+
+/** The app's account of the client, as the gateway holds one: `::ffff:a.b.c.d` is `a.b.c.d`. */
+function addressOf(address: string | undefined): string | undefined {
+  return address === undefined || address === '' ? undefined : canonicalAddress(address);
 }
 
 function warn(error: unknown): void {
@@ -85,6 +98,8 @@ export function patgate(options: PatgateOptions): PatgateMiddleware {
     allowUnderscores: false,
   };
   const instants = new InstantMemo();
+  const allowLists = new WeakMap<GrantSnapshot, AllowLists>();
+  const clientAddressOf = options.clientAddress;
   const github = compiled.dialect === 'github';
 
   const handler: MiddlewareHandler<PatgateEnv> = async function patgateMiddleware(c, next) {
@@ -99,6 +114,8 @@ export function patgate(options: PatgateOptions): PatgateMiddleware {
       cache,
       now,
       instants,
+      clientAddress: () => (clientAddressOf === undefined ? undefined : addressOf(clientAddressOf(c))),
+      allowLists,
     });
     if (verdict.kind === 'refuse') return answerRefusal(c, verdict.refusal, compiled.dialect, facts.accept);
     const { token, resource, rule } = verdict;

@@ -1,5 +1,6 @@
 import type { GrantSnapshot } from '../store/grant-store.js';
-import { AddressList } from './address-list.js';
+import type { AddressList } from './address-list.js';
+import { addressRefusal, allowListsOf, hasAllowList } from './allow-lists.js';
 import { ADMITTED, type Bucket, SPENT } from './bucket.js';
 import { CORE_RESOURCE, type RateBudget, resolveBudget, subjectKey } from './budget.js';
 import type { CostTable } from './costs.js';
@@ -89,13 +90,7 @@ export class RequestLimits {
     pattern: string,
   ): LimitRefusal | Promise<void> | null {
     const rates = this.#rates;
-    if (
-      rates === null &&
-      snapshot.token.allowedIps === undefined &&
-      snapshot.owner.org?.policy.ipAllowList === undefined
-    ) {
-      return null;
-    }
+    if (rates === null && !hasAllowList(snapshot)) return null;
     const plan = this.#planOf(snapshot, owner);
     const token = snapshot.token;
     const outside = addressRefusal(plan, token.id, clientAddress);
@@ -227,31 +222,11 @@ export class RequestLimits {
     // account) is counted per user instead.
     const owned = orgName !== '' ? orgName : token.user;
     return {
-      orgList: policy?.ipAllowList === undefined ? null : new AddressList(policy.ipAllowList),
-      orgName: orgName === '' ? 'of this request' : orgName,
-      tokenList: token.allowedIps === undefined ? null : new AddressList(token.allowedIps),
+      ...allowListsOf(snapshot, orgName),
       budget,
       subject: budget === null ? '' : subjectKey(budget, token.user, token.id, owned),
       windowMs: budget === null ? 1 : budget.windowSeconds * 1000,
       limitText: budget === null ? '' : String(budget.limit),
     };
   }
-}
-
-/** The token's list, then the org's: a client address outside either is refused. */
-function addressRefusal(plan: Plan, tokenId: string, address: string): LimitRefusal | null {
-  if (plan.tokenList !== null && !plan.tokenList.allows(address)) {
-    return ipRefusal(tokenId, `client address ${address} is not among token ${tokenId}'s allowed IPs`);
-  }
-  if (plan.orgList !== null && !plan.orgList.allows(address)) {
-    return ipRefusal(
-      tokenId,
-      `client address ${address} is not in organization ${plan.orgName}'s IP allow list`,
-    );
-  }
-  return null;
-}
-
-function ipRefusal(tokenId: string, detail: string): LimitRefusal {
-  return { kind: 'limited', reason: 'ip_not_allowed', detail, tokenId };
 }

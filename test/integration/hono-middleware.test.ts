@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ORG_POLICY } from '../../src/grants/owner.js';
@@ -262,8 +263,66 @@ describe.each(Object.keys(stacks))('patgate/hono on the %s store', (kind) => {
     expect(tail.status).toBe(200);
   });
 
-  it('ip allow list: a grant limited to listed addresses is refused (403), never allowed from anywhere', async () => {
-    // The middleware has no client address it can vouch for; the gateway checks these lists.
+  it('ip allow list: with clientAddress, the lists of the token and of its org are held to the connection address', async () => {
+    const listed = patgate({
+      config: CONFIG,
+      store: stack.store,
+      clientAddress: (c) => getConnInfo(c).remote.address,
+    });
+    const app = new Hono<PatgateEnv>();
+    app.use('*', listed);
+    app.get('/repos/:owner/:repo/issues', (c) => {
+      handled++;
+      return c.json({ who: c.get('patgate')?.user });
+    });
+    let listedServer: ReturnType<typeof serve> | undefined;
+    const info = await new Promise<AddressInfo>((resolve) => {
+      listedServer = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, resolve);
+    });
+    try {
+      const at = (path: string, token: string): Promise<Response> =>
+        fetch(`http://127.0.0.1:${info.port}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const { token: here } = await issue(stack.admin, { allowedIps: ['127.0.0.1'] });
+      const { token: elsewhere, record } = await issue(stack.admin, { allowedIps: ['10.0.0.0/8'] });
+      await stack.admin.setMember('near', 'alice', 'member');
+      await stack.admin.setOrgPolicy('near', { ...DEFAULT_ORG_POLICY, ipAllowList: ['127.0.0.0/8'] });
+      await stack.admin.setMember('far', 'alice', 'member');
+      await stack.admin.setOrgPolicy('far', { ...DEFAULT_ORG_POLICY, ipAllowList: ['192.0.2.0/24'] });
+      const { token: nearToken } = await issue(stack.admin, { resourceOwner: 'near' });
+      const { token: farToken } = await issue(stack.admin, { resourceOwner: 'far' });
+
+      const before = handled;
+      for (const [path, token] of [
+        ['/repos/acme/api/issues', here],
+        ['/repos/near/api/issues', nearToken],
+      ] as const) {
+        const res = await at(path, token);
+        expect(res.status).toBe(200);
+        expect(await res.json()).toEqual({ who: 'alice' });
+      }
+      expect(handled).toBe(before + 2);
+
+      const outside = await at('/repos/acme/api/issues', elsewhere);
+      expect(outside.status).toBe(403);
+      expect(await outside.json()).toMatchObject({
+        type: `${PROBLEM}ip_not_allowed`,
+        detail: `client address 127.0.0.1 is not among token ${record.id}'s allowed IPs`,
+      });
+      const outsideOrg = await at('/repos/far/api/issues', farToken);
+      expect(outsideOrg.status).toBe(403);
+      expect(await outsideOrg.json()).toMatchObject({
+        type: `${PROBLEM}ip_not_allowed`,
+        detail: "client address 127.0.0.1 is not in organization far's IP allow list",
+      });
+      expect(handled).toBe(before + 2);
+    } finally {
+      await new Promise<void>((resolve) => (listedServer ? listedServer.close(() => resolve()) : resolve()));
+      await listed.close();
+    }
+  });
+
+  it('ip allow list: without clientAddress, a grant limited to listed addresses is refused (403), never allowed from anywhere', async () => {
+    // This app does not say who the client is; the gateway, or an app with clientAddress, can.
     const { token } = await issue(stack.admin, { allowedIps: ['127.0.0.1'] });
     await stack.admin.setMember('listed', 'alice', 'member');
     await stack.admin.setOrgPolicy('listed', { ...DEFAULT_ORG_POLICY, ipAllowList: ['127.0.0.0/8'] });
