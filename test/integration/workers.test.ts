@@ -126,6 +126,22 @@ async function token(
   });
 }
 
+const LABELS = '/repos/acme/api/labels';
+
+/**
+ * Checks that no worker routes LABELS yet (404 from each), then adds its route to the config file
+ * without telling anyone; returns the file's new text.
+ */
+async function addLabelsRoute(gateway: GatewayProcess, bearer: string): Promise<string> {
+  expect(await statuses(gateway.url, LABELS, 4, bearer)).toEqual([404, 404, 404, 404]);
+  const text = readFileSync(gateway.configPath, 'utf8').replace(
+    'routes:\n',
+    'routes:\n  - route: "GET /repos/{owner}/{repo}/labels"\n    permission: "issues:read"\n',
+  );
+  await writeFile(gateway.configPath, text);
+  return text;
+}
+
 interface Sample {
   readonly name: string;
   readonly labels: Record<string, string>;
@@ -257,15 +273,7 @@ describe('workers: 2', () => {
     const gateway = await start();
     const pids = await workerPids(gateway);
     const reader = await token(gateway, { issues: 'read' });
-    const LABELS = '/repos/acme/api/labels';
-    // No such route yet: 404 from every worker.
-    expect(await statuses(gateway.url, LABELS, 4, reader.token)).toEqual([404, 404, 404, 404]);
-
-    const text = readFileSync(gateway.configPath, 'utf8').replace(
-      'routes:\n',
-      'routes:\n  - route: "GET /repos/{owner}/{repo}/labels"\n    permission: "issues:read"\n',
-    );
-    await writeFile(gateway.configPath, text);
+    await addLabelsRoute(gateway, reader.token);
     gateway.child.kill('SIGHUP');
     const reloaded = new Set<number>();
     await gateway.waitForLine((line) => {
@@ -283,14 +291,7 @@ describe('workers: 2', () => {
     const gateway = await start();
     const pids = await workerPids(gateway);
     const reader = await token(gateway, { issues: 'read' });
-    const LABELS = '/repos/acme/api/labels';
-    expect(await statuses(gateway.url, LABELS, 4, reader.token)).toEqual([404, 404, 404, 404]);
-
-    const text = readFileSync(gateway.configPath, 'utf8').replace(
-      'routes:\n',
-      'routes:\n  - route: "GET /repos/{owner}/{repo}/labels"\n    permission: "issues:read"\n',
-    );
-    await writeFile(gateway.configPath, text);
+    const text = await addLabelsRoute(gateway, reader.token);
     const answer = await fresh(
       gateway.adminUrl,
       '/v1/admin/reload',
