@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { demoOidcStore } from './demo-oidc-store.js';
 
 /** The demo's people: the account id is the login the console signs in. */
 export const DEMO_PEOPLE: Readonly<Record<string, string>> = {
@@ -56,7 +57,11 @@ export async function startDemoIdentityProvider(redirectUri: string): Promise<De
   const issuer = `http://127.0.0.1:${port}`;
   const clientId = 'patgate-demo-console';
   const clientSecret = randomBytes(24).toString('base64url');
+  // A signing key of this run's own (ID tokens are RS256 unless a client asks otherwise).
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const provider = new Provider(issuer, {
+    adapter: demoOidcStore(),
+    jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'demo', use: 'sig', alg: 'RS256' }] },
     clients: [
       {
         client_id: clientId,
