@@ -154,14 +154,15 @@ export class RedisClusterConnection {
     this.#closing = true;
     this.#wake();
     this.#wakeLoop?.();
-    this.#sub?.disconnect();
+    endSubscriber(this.#sub);
     await this.#loop;
     try {
       await this.client.quit();
     } catch {
       // Not connected or not answering: nothing to say goodbye to.
     } finally {
-      this.client.disconnect();
+      // Only what quit left open: disconnecting a closed node connection arms the same 2 s timer.
+      if (this.client.status !== 'end') this.client.disconnect();
     }
   }
 
@@ -173,7 +174,7 @@ export class RedisClusterConnection {
         return false;
       });
       this.#subscribed = false;
-      this.#sub?.disconnect();
+      endSubscriber(this.#sub);
       this.#sub = null;
       if (this.#closing) return;
       failures = lost ? 0 : failures + 1;
@@ -229,7 +230,7 @@ export class RedisClusterConnection {
     const check = setInterval(() => {
       // The client's map is refreshed every second and on every MOVED.
       const serving = this.client.slots[slot]?.[0];
-      if (serving !== undefined && serving !== nodeKey) sub.disconnect();
+      if (serving !== undefined && serving !== nodeKey) endSubscriber(sub);
     }, OWNER_CHECK_MS);
     try {
       await over;
@@ -312,4 +313,13 @@ export class RedisClusterConnection {
       waiter.resolve();
     }
   }
+}
+
+/**
+ * Closes a subscriber connection once. A second `disconnect()` of a connection that already closed
+ * would arm ioredis's 2 s timer to destroy its socket, waiting for a 'close' that has come and
+ * gone; that timer kept the process alive for 2 s after shutdown.
+ */
+function endSubscriber(sub: Redis | null): void {
+  if (sub !== null && sub.status !== 'end') sub.disconnect();
 }

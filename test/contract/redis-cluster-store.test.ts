@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ORG_POLICY } from '../../src/grants/owner.js';
 import { StoreUnavailableError } from '../../src/store/errors.js';
 import { RedisClusterGrantStore } from '../../src/store/redis-cluster-store.js';
@@ -64,6 +64,39 @@ grantStoreContract('RedisClusterGrantStore', async () => {
 });
 
 describe('RedisClusterGrantStore', () => {
+  it('leaves no timer behind once closed (handle leak: a second disconnect of the subscriber armed a 2 s timer)', async () => {
+    const store = new RedisClusterGrantStore({
+      nodes: nodes(),
+      keyPrefix: uniquePrefix(),
+      commandTimeoutMs: 1_000,
+    });
+    await store.ready();
+    await vi.waitFor(() => expect(store.isSynchronized()).toBe(true), { timeout: 5_000 });
+    const armed: NodeJS.Timeout[] = [];
+    const real = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
+      ...args: Parameters<typeof setTimeout>
+    ) => {
+      const timer = real(...args);
+      armed.push(timer);
+      return timer;
+    }) as typeof setTimeout);
+    try {
+      await store.close();
+    } finally {
+      spy.mockRestore();
+    }
+    // Node connections finish closing just after; ioredis clears each one's timer on its 'close'.
+    // A timer still running after that keeps a stopping process alive past its "stopped" line.
+    // A timer that fired or was cleared is `_destroyed` (hasRef() stays true on a cleared one).
+    const running = (): number =>
+      armed.filter((timer) => !(timer as unknown as { _destroyed: boolean })._destroyed).length;
+    await vi.waitFor(() => expect(running()).toBe(0), {
+      timeout: 1_500,
+      interval: 20,
+    });
+  });
+
   it('keeps a fine-grained token, its owner policy and members in the owner slot', async () => {
     const prefix = uniquePrefix();
     const store = await openStore(prefix);
