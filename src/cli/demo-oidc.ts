@@ -61,6 +61,15 @@ export async function startDemoIdentityProvider(redirectUri: string): Promise<De
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const provider = new Provider(issuer, {
     adapter: demoOidcStore(),
+    // Lifetimes in seconds, said rather than left to defaults (which the provider asks to be set).
+    ttl: {
+      AuthorizationCode: 60,
+      AccessToken: 600,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 3_600,
+      Grant: 3_600,
+    },
     jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'demo', use: 'sig', alg: 'RS256' }] },
     clients: [
       {

@@ -117,8 +117,11 @@ export async function demo(options: DemoOptions): Promise<number> {
     if (!(error instanceof ListenError)) throw error;
     // The console's port follows the gateway's (+3), so --port moves both.
     const option = error.address.endsWith(`:${options.adminPort}`) ? '--admin-port' : '--port';
+    const what = error.address.endsWith(`:${consolePort}`)
+      ? `the console's address ${error.address} (the gateway's port + 3)`
+      : error.address;
     process.stderr.write(
-      `patgate: demo ${option} ${error.address}: ${error.reason}; pick another port with ${option}, or 0 for any free one\n`,
+      `patgate: demo ${option}: ${what}: ${error.reason}; pick another port with ${option}, or 0 for any free one\n`,
     );
     return 2;
   }
@@ -197,7 +200,7 @@ export async function demo(options: DemoOptions): Promise<number> {
       body: '{"title":"hi"}',
     },
     {
-      what: 'reader reads a repository outside its set (hidden: 404)',
+      what: 'reader reads a repository outside its set (hide_forbidden: the 404 of a route that does not exist, so the answer does not say the repository is there)',
       method: 'GET',
       path: '/repos/acme/web/issues',
       token: 'READER',

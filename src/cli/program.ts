@@ -65,7 +65,7 @@ export function buildProgram(): Command {
     .command('demo')
     .description('a self-contained tour: example upstream, gateway on the memory store, sample tokens')
     .option('--once', 'exit after the tour')
-    .option('--port <port>', 'gateway port (0: any free port)', port, 8080)
+    .option('--port <port>', 'gateway port; the console listens on this + 3 (0: any free ports)', port, 8080)
     .option('--admin-port <port>', 'admin port (0: any free port)', port, 8081)
     .action(async (o: { once?: boolean; port: number; adminPort: number }) => {
       const { demo } = await import('./demo.js');

@@ -56,6 +56,17 @@ describe('console behind an SSO proxy (trusted identity header)', () => {
     expect(res.json()).toEqual({ user: 'alice', tokens: [] });
   });
 
+  it('opens the token list from /console and /console/', async () => {
+    const browser = new TestBrowser();
+    const headers = { [HEADER]: 'alice' };
+    expect((await browser.fetch(`${behindProxy.consoleUrl}/console/login`, { headers })).status).toBe(303);
+    for (const path of ['/console', '/console/']) {
+      const res = await browser.fetch(`${behindProxy.consoleUrl}${path}`, { headers });
+      expect(res.status, path).toBe(303);
+      expect(res.headers.location, path).toBe('/console/tokens');
+    }
+  });
+
   it('without the header, or with one that is no login, nobody is signed in (401)', async () => {
     const browser = new TestBrowser();
     expect((await browser.fetch(`${behindProxy.consoleUrl}/v1/user/tokens`)).status).toBe(401);

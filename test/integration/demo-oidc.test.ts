@@ -1,6 +1,7 @@
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DemoIdentityProvider, startDemoIdentityProvider } from '../../src/cli/demo-oidc.js';
+import { runCli } from '../helpers/gateway-process.js';
 
 // `patgate demo`'s identity provider (oidc-provider with the demo's own store and signing key):
 // a whole authorization-code sign-in with PKCE, as the console makes it, through openid-client,
@@ -37,6 +38,8 @@ class Jar {
 
 describe('the demo identity provider', () => {
   it('signs a demo person in with a code and PKCE, and its ID token verifies against its JWKS', async () => {
+    // oidc-provider says what it would rather have configured on the console; the demo says nothing.
+    const notices = vi.spyOn(console, 'info');
     const config = await client.discovery(
       new URL(provider.issuer),
       provider.clientId,
@@ -93,5 +96,26 @@ describe('the demo identity provider', () => {
       keys: { kid: string; kty: string; d?: string }[];
     };
     expect(jwks.keys.map((k) => [k.kid, k.kty, k.d])).toEqual([['demo', 'RSA', undefined]]);
+    expect(notices.mock.calls.map((call) => String(call[0]))).toEqual([]);
+    notices.mockRestore();
+  });
+});
+
+describe('patgate demo --once', () => {
+  it('runs the tour with the outcomes it promises, and says nothing on stderr', async () => {
+    const { code, stdout, stderr } = await runCli(['demo', '--once', '--port', '0', '--admin-port', '0']);
+    expect(code).toBe(0);
+    // No development-only warning of the identity provider, no stray log line.
+    expect(stderr).toBe('');
+    const outcomes = stdout.split('\n').filter((line) => line.startsWith('#   -> '));
+    expect(outcomes.length).toBeGreaterThanOrEqual(10);
+    expect(outcomes[0]).toBe('#   -> 200: forwarded; upstream saw user=null');
+    expect(outcomes).toContain('#   -> 200: forwarded; upstream saw user=alice');
+    expect(
+      outcomes.some((line) => line.startsWith('#   -> 403 (X-Accepted-Permissions: issues=write)')),
+    ).toBe(true);
+    expect(outcomes.some((line) => line.startsWith('#   -> 404'))).toBe(true);
+    expect(outcomes.some((line) => line.startsWith('#   -> 401'))).toBe(true);
+    expect(stdout).toMatch(/^Console: http:\/\/127\.0\.0\.1:\d+\/console\/$/m);
   });
 });

@@ -119,7 +119,9 @@ export function registerTokenPages(app: AdminApp, deps: PagesDeps, page: PageGua
     );
   }
 
+  // `/console/` is the address people type and the demo prints; both open the token list.
   app.get('/console', page, (c) => c.redirect('/console/tokens', 303));
+  app.get('/console/', page, (c) => c.redirect('/console/tokens', 303));
 
   app.get('/console/tokens', page, async (c) => {
     const viewer = viewerOf(c);
