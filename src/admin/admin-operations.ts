@@ -103,7 +103,10 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
       'Reads the config file again and swaps in its route map and feature catalogue. Answers what changed, by route pattern, and which changed keys need a restart (compared with what is running). A file that does not load is refused with 422 and its errors; the current map stays.',
     caller: 'site',
     responses: { 200: 'the new map is in effect: `{routes: {added, removed, changed}, restart_required}`' },
-    refusals: { 422: 'the file does not load (`errors` lists why); the current map stays' },
+    refusals: {
+      422: 'the file does not load (`errors` lists why); the current map stays',
+      503: "with `workers: N`, the workers did not all end the same way (one refused what another applied, or exited, or did not answer): `workers` lists each one's outcome; reload again",
+    },
     when: 'reload (a config file to read)',
   },
   {

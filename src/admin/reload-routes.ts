@@ -1,4 +1,4 @@
-import type { ReloadReport } from '../app/reload-report.js';
+import { ReloadIncompleteError, type ReloadReport } from '../app/reload-report.js';
 import type { AdminApp } from './context.js';
 import { HttpProblem } from './http.js';
 import { requireSiteAdmin } from './params.js';
@@ -10,7 +10,15 @@ export type Reload = () => Promise<ReloadReport>;
 export function registerReloadRoutes(app: AdminApp, reload: Reload): void {
   app.post('/v1/admin/reload', async (c) => {
     requireSiteAdmin(c.get('actor'));
-    const report = await reload();
+    let report: ReloadReport;
+    try {
+      report = await reload();
+    } catch (error) {
+      if (!(error instanceof ReloadIncompleteError)) throw error;
+      throw new HttpProblem(503, 'reload_incomplete', 'Reload incomplete', error.message, {
+        workers: error.workers,
+      });
+    }
     if (!report.ok) {
       throw new HttpProblem(
         422,

@@ -46,8 +46,12 @@ export type PrimaryMessage =
   | {
       readonly patgate: 'reloaded-all';
       readonly id: number;
-      /** By worker slot (1..N): the workers that were listening. */
-      readonly reports?: readonly { readonly worker: number; readonly report: ReloadReport }[];
+      /** By worker slot (1..N): the workers that were listening, with a report or why there is none. */
+      readonly reports?: readonly {
+        readonly worker: number;
+        readonly report?: ReloadReport;
+        readonly error?: string;
+      }[];
       readonly error?: string;
     };
 

@@ -283,8 +283,8 @@ class ClusterPrimary {
    * `POST /v1/admin/reload` on any worker: every listening worker re-reads the file and applies
    * it, as on SIGHUP, and says what it did; a worker still starting reloads once it listens.
    */
-  async #reloadAll(): Promise<{ worker: number; report: ReloadReport }[]> {
-    if (this.#phase === 'stopping') throw new Error('shutting down');
+  async #reloadAll(): Promise<{ worker: number; report?: ReloadReport; error?: string }[]> {
+    if (this.#phase === 'stopping') throw new Error('patgate is shutting down');
     const id = this.#nextId++;
     const asked: { index: number; worker: Worker }[] = [];
     for (const slot of this.#slots) {
@@ -292,16 +292,26 @@ class ClusterPrimary {
       if (slot.listening && slot.worker.isConnected()) asked.push({ index: slot.index, worker: slot.worker });
       else slot.reloadPending = true;
     }
-    const reports = await Promise.all(
-      asked.map(async ({ index, worker }) => {
+    // Every worker's outcome, a failure included: the others have applied the file all the same.
+    const settled = await Promise.allSettled(
+      asked.map(async ({ worker }) => {
         const reply = await this.#ask(worker, { patgate: 'reload', id }, RELOAD_TIMEOUT_MS);
         if (reply.patgate !== 'reloaded' || reply.report === undefined) {
-          throw new Error(`worker ${index} could not reload: ${reply.error ?? 'no report'}`);
+          throw new Error(reply.error ?? 'no report');
         }
-        return { worker: index, report: reply.report };
+        return reply.report;
       }),
     );
-    this.#logger.info({ workers: reports.length }, 'POST /v1/admin/reload: reloaded every worker');
+    const reports = settled.map((result, i) => {
+      const worker = asked[i]?.index ?? 0;
+      return result.status === 'fulfilled'
+        ? { worker, report: result.value }
+        : { worker, error: String((result.reason as Error).message ?? result.reason) };
+    });
+    this.#logger.info(
+      { workers: reports.length, failed: reports.filter((r) => r.error !== undefined).length },
+      'POST /v1/admin/reload: asked every worker to reload',
+    );
     return reports;
   }
 

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sharedStdoutLogger } from './cluster.js';
 import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
-import type { ReloadReport } from './reload-report.js';
+import { ReloadIncompleteError, type ReloadReport, type WorkerReloadOutcome } from './reload-report.js';
 
 /** Longer than the primary's own wait for each worker, so that its error arrives first. */
 const GATHER_TIMEOUT_MS = 10_000;
@@ -130,11 +130,29 @@ function shareReload(local: LocalReload, slot: number, primary: PrimaryChannel):
     if (answer.patgate !== 'reloaded-all' || answer.reports === undefined) {
       throw new Error(`${what}: ${answer.error ?? 'no answer'}`);
     }
-    // Every worker read the same file: a refusal anywhere is the answer; otherwise this worker's.
-    const refused = answer.reports.find((each) => !each.report.ok);
-    const own = answer.reports.find((each) => each.worker === slot) ?? answer.reports[0];
-    const report = (refused ?? own)?.report;
-    if (report === undefined) throw new Error(`${what}: no worker reloaded`);
-    return report;
+    return reloadAnswer(answer.reports, slot);
   };
+}
+
+/**
+ * What the admin call answers for a reload of every worker: this worker's report when all of them
+ * applied the file, the refusal when all of them refused it, and otherwise each one's outcome
+ * (`ReloadIncompleteError`): a file that changed between two workers' reads, or a worker that
+ * exited or did not answer, leaves the workers on different maps, which the caller must know.
+ */
+export function reloadAnswer(
+  reports: readonly { readonly worker: number; readonly report?: ReloadReport; readonly error?: string }[],
+  slot: number,
+): ReloadReport {
+  const outcomes: WorkerReloadOutcome[] = reports.map(({ worker, report, error }) => {
+    if (report === undefined) return { worker, outcome: 'failed', error: error ?? 'no report' };
+    return report.ok
+      ? { worker, outcome: 'reloaded' }
+      : { worker, outcome: 'refused', errors: report.errors };
+  });
+  const first = reports[0]?.report;
+  if (first === undefined || outcomes.some((o) => o.outcome !== outcomes[0]?.outcome)) {
+    throw new ReloadIncompleteError(outcomes);
+  }
+  return (reports.find((each) => each.worker === slot) ?? reports[0])?.report ?? first;
 }

@@ -65,3 +65,25 @@ export function diffRoutes(before: Config, after: Config): RouteChanges {
     changed: [...now].filter(([k, v]) => old.has(k) && old.get(k) !== v).map(([k]) => k),
   };
 }
+
+/** One worker's part in a reload of every worker (`workers: N`). */
+export type WorkerReloadOutcome =
+  | { readonly worker: number; readonly outcome: 'reloaded' }
+  | { readonly worker: number; readonly outcome: 'refused'; readonly errors: readonly string[] }
+  | { readonly worker: number; readonly outcome: 'failed'; readonly error: string };
+
+/**
+ * A reload of every worker that did not end the same way in all of them: one refused the file
+ * another applied (it changed between their reads), or one exited or did not answer. The workers
+ * may now serve different maps; each one's outcome says which.
+ */
+export class ReloadIncompleteError extends Error {
+  constructor(readonly workers: readonly WorkerReloadOutcome[]) {
+    super(
+      `the reload did not end the same way in every worker: ${workers
+        .map((w) => `worker ${w.worker} ${w.outcome}${w.outcome === 'failed' ? ` (${w.error})` : ''}`)
+        .join(', ')}`,
+    );
+    this.name = 'ReloadIncompleteError';
+  }
+}

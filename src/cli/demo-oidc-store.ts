@@ -1,5 +1,8 @@
 import type { Adapter, AdapterFactory, AdapterPayload } from 'oidc-provider';
 
+/** For a model the provider gives no lifetime. */
+const DEFAULT_LIFETIME_S = 3_600;
+
 interface Entry {
   readonly payload: AdapterPayload;
   /** Epoch ms; past it the entry is gone. */
@@ -32,7 +35,11 @@ export function demoOidcStore(): AdapterFactory {
   };
   return (name: string): Adapter => ({
     async upsert(id, payload, expiresIn) {
-      entries.set(`${name}:${id}`, { payload, expiresAt: Date.now() + expiresIn * 1000 });
+      const now = Date.now();
+      // What has expired goes as new entries come, so that a long-running demo holds only live ones.
+      for (const [key, entry] of entries) if (entry.expiresAt <= now) entries.delete(key);
+      const seconds = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_S;
+      entries.set(`${name}:${id}`, { payload, expiresAt: now + seconds * 1000 });
     },
     async find(id) {
       return live(`${name}:${id}`);

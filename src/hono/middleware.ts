@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Context, MiddlewareHandler } from 'hono';
 import { LastUsedRecorder } from '../gateway/last-used.js';
 import { InstantMemo } from '../grants/instant.js';
@@ -66,9 +67,12 @@ function expirationHeader(expiresAt: string, github: boolean): readonly [string,
     : ['x-patgate-token-expiration', expiresAt];
 }
 
-/** The app's account of the client, as the gateway holds one: `::ffff:a.b.c.d` is `a.b.c.d`. */
-function addressOf(address: string | undefined): string | undefined {
-  return address === undefined || address === '' ? undefined : canonicalAddress(address);
+/**
+ * The app's account of the client, as the gateway holds one (`::ffff:a.b.c.d` is `a.b.c.d`); none
+ * unless it is an IP address, so that nothing else is checked against a list or echoed back.
+ */
+function addressOf(address: unknown): string | undefined {
+  return typeof address === 'string' && isIP(address) !== 0 ? canonicalAddress(address) : undefined;
 }
 
 function warn(error: unknown): void {

@@ -33,6 +33,13 @@ describe('TrustedProxies', () => {
     }
   });
 
+  it('answers an address with a zone id of any length, as often as asked', () => {
+    const zoned = `fe80::1%${'a'.repeat(5_000)}`;
+    for (let i = 0; i < 3; i++) {
+      expect(proxies.has(zoned)).toBe(false);
+    }
+  });
+
   it('trusts nobody when empty', () => {
     const none = new TrustedProxies([]);
     expect(none.has('127.0.0.1')).toBe(false);

@@ -4,6 +4,8 @@ import { parseCidr } from '../config/cidr.js';
 const MAPPED_V4_PREFIX = '::ffff:';
 /** Addresses whose answer `TrustedProxies.has` remembers at most. */
 const SEEN_MAX = 1_024;
+/** The longest textual IPv6 address (an IPv4-mapped one, in full). */
+const MAX_ADDRESS_LENGTH = 45;
 
 /**
  * The peer address as one canonical string: an IPv4 client reaching a dual-stack listener shows
@@ -56,6 +58,8 @@ export class TrustedProxies {
     const seen = this.#seen.get(canonical);
     if (seen !== undefined) return seen;
     const trusted = list.check(canonical, isIPv4(canonical) ? 'ipv4' : 'ipv6');
+    // Only plain addresses are kept: an X-Forwarded-For hop may carry a zone id of any length.
+    if (canonical.length > MAX_ADDRESS_LENGTH || canonical.includes('%')) return trusted;
     if (this.#seen.size >= SEEN_MAX) this.#seen.clear();
     this.#seen.set(canonical, trusted);
     return trusted;

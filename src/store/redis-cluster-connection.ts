@@ -154,7 +154,10 @@ export class RedisClusterConnection {
     this.#closing = true;
     this.#wake();
     this.#wakeLoop?.();
-    endSubscriber(this.#sub);
+    // The loop's own end then finds no subscriber to close again.
+    const sub = this.#sub;
+    this.#sub = null;
+    endSubscriber(sub);
     await this.#loop;
     try {
       await this.client.quit();

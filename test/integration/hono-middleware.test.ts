@@ -321,6 +321,54 @@ describe.each(Object.keys(stacks))('patgate/hono on the %s store', (kind) => {
     }
   });
 
+  it('ip allow list: an address the app vouches for is read as the gateway reads one; anything else is no address', async () => {
+    // As behind a proxy that states the client in a header of its own (here X-Test-Client).
+    const vouched = patgate({
+      config: CONFIG,
+      store: stack.store,
+      clientAddress: (c) =>
+        c.req.header('x-test-client') === 'null'
+          ? (null as unknown as string)
+          : c.req.header('x-test-client'),
+    });
+    const app = new Hono<PatgateEnv>();
+    app.use('*', vouched);
+    app.get('/repos/:owner/:repo/issues', (c) => {
+      handled++;
+      return c.json({ who: c.get('patgate')?.user });
+    });
+    try {
+      const { token, record } = await issue(stack.admin, { allowedIps: ['127.0.0.1'] });
+      const ask = async (client: string | undefined): Promise<Response> =>
+        await app.request('/repos/acme/api/issues', {
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(client === undefined ? {} : { 'x-test-client': client }),
+          },
+        });
+      const mapped = await ask('::ffff:127.0.0.1');
+      expect(mapped.status).toBe(200);
+      expect(await mapped.json()).toEqual({ who: 'alice' });
+      const outside = await ask('::ffff:10.0.0.1');
+      expect(outside.status).toBe(403);
+      expect(await outside.json()).toMatchObject({
+        detail: `client address 10.0.0.1 is not among token ${record.id}'s allowed IPs`,
+      });
+      const before = handled;
+      for (const client of [undefined, '', 'null', '127.0.0.1:443', '<b>127.0.0.1</b>']) {
+        const res = await ask(client);
+        expect(res.status, String(client)).toBe(403);
+        const body = (await res.json()) as { type: string; detail: string };
+        expect(body.type).toBe(`${PROBLEM}ip_not_allowed`);
+        expect(body.detail).toContain("this app does not say the client's");
+        expect(body.detail).not.toContain('<b>');
+      }
+      expect(handled).toBe(before);
+    } finally {
+      await vouched.close();
+    }
+  });
+
   it('ip allow list: without clientAddress, a grant limited to listed addresses is refused (403), never allowed from anywhere', async () => {
     // This app does not say who the client is; the gateway, or an app with clientAddress, can.
     const { token } = await issue(stack.admin, { allowedIps: ['127.0.0.1'] });
