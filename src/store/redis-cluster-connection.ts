@@ -160,7 +160,12 @@ export class RedisClusterConnection {
     endSubscriber(sub);
     await this.#loop;
     try {
-      await this.client.quit();
+      // A node that died (a failover) may never answer QUIT: say goodbye within a bound.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(this.#timeoutMs, 1_000));
+      });
+      await Promise.race([this.client.quit(), bound]).finally(() => clearTimeout(timer));
     } catch {
       // Not connected or not answering: nothing to say goodbye to.
     } finally {
