@@ -58,7 +58,10 @@ export function buildProgram(): Command {
     .action(async (o: { config?: string }) => {
       const path = configPath(o.config);
       const { serve } = await import('./serve.js');
-      process.exitCode = await serve(path);
+      const code = await serve(path);
+      // Every listener and store is closed and the logs are written: nothing a library leaves
+      // scheduled (a reconnect timer to a node lost in a failover) may keep the process alive.
+      process.exit(code);
     });
 
   program

@@ -102,6 +102,16 @@ export async function serve(configPath: string, env: NodeJS.ProcessEnv = process
       // Said once the listeners are closing and /readyz says draining, so that whoever reads
       // the line can count on both.
       const closing = runtime.close(grace);
+      // A close that never ends (a store call no timeout covers) must not outlive the grace
+      // period by much: the orchestrator would have to SIGKILL, and say less about why.
+      setTimeout(() => {
+        logger.error(
+          { grace_ms: grace },
+          `shutdown did not finish ${SHUTDOWN_MARGIN_MS} ms past the grace period; exiting`,
+        );
+        logger.flush();
+        process.exit(1);
+      }, grace + SHUTDOWN_MARGIN_MS).unref();
       logger.info({ signal, grace_ms: grace }, 'shutting down: draining in-flight requests');
       closing.then(
         () => {
@@ -120,6 +130,9 @@ export async function serve(configPath: string, env: NodeJS.ProcessEnv = process
     process.on('SIGINT', () => stop('SIGINT'));
   });
 }
+
+/** How long past `shutdown_grace_ms` a shutdown may take before the process exits anyway. */
+const SHUTDOWN_MARGIN_MS = 10_000;
 
 /**
  * What works but should not stay that way, said once at startup with what to do about it.
