@@ -161,9 +161,11 @@ describe('webhooks on a Cluster', () => {
       expect(delivered.at - hung.at).toBeLessThan(WEBHOOK_TIMEOUT_MS);
       const hungId = String(hung.headers['webhook-id']);
       const deliveredId = String(delivered.headers['webhook-id']);
-      const hungBy = [a, b].filter((g) =>
-        g.output.some((l) => l.includes('"webhook attempt"') && l.includes(hungId)),
-      );
+      // The receiver can hear the attempt before the test has read the instance's log line for it.
+      const attempted = (g: GatewayProcess): boolean =>
+        g.output.some((l) => l.includes('"webhook attempt"') && l.includes(hungId));
+      await eventually(async () => attempted(a) || attempted(b), 5_000, 'the hung attempt logged');
+      const hungBy = [a, b].filter(attempted);
       await eventually(
         async () => finishedBy(a).has(deliveredId) || finishedBy(b).has(deliveredId),
         5_000,
