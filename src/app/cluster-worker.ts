@@ -150,9 +150,10 @@ export function reloadAnswer(
       ? { worker, outcome: 'reloaded' }
       : { worker, outcome: 'refused', errors: report.errors };
   });
-  const first = reports[0]?.report;
-  if (first === undefined || outcomes.some((o) => o.outcome !== outcomes[0]?.outcome)) {
+  // All alike and none failed: every worker has a report, this one's included.
+  const own = (reports.find((each) => each.worker === slot) ?? reports[0])?.report;
+  if (own === undefined || outcomes.some((o) => o.outcome !== outcomes[0]?.outcome)) {
     throw new ReloadIncompleteError(outcomes);
   }
-  return (reports.find((each) => each.worker === slot) ?? reports[0])?.report ?? first;
+  return own;
 }

@@ -6,7 +6,7 @@ import { decide } from '../grants/decide.js';
 import type { InstantMemo } from '../grants/instant.js';
 import { type RequestResource, resolveResource } from '../grants/resource.js';
 import type { TokenRecord } from '../grants/token-record.js';
-import { type AllowLists, addressRefusal, allowListsOf, hasAllowList } from '../limits/allow-lists.js';
+import { type AllowLists, addressRefusal, allowListsOf, hasAllowList, orgOf } from '../limits/allow-lists.js';
 import type { RequestFacts } from '../request/facts.js';
 import type { RouteRule } from '../routes/types.js';
 import type { GrantCache } from '../store/cached-grant-store.js';
@@ -114,8 +114,7 @@ export async function authorize(input: AuthorizeInput): Promise<Verdict> {
     }
     let lists = input.allowLists.get(snapshot);
     if (lists === undefined) {
-      const token = snapshot.token;
-      lists = allowListsOf(snapshot, token.kind === 'fine_grained' ? token.resourceOwner : owner);
+      lists = allowListsOf(snapshot, orgOf(snapshot.token, owner));
       input.allowLists.set(snapshot, lists);
     }
     const outside = addressRefusal(lists, decision.token.id, address);

@@ -1,3 +1,4 @@
+import type { TokenRecord } from '../grants/token-record.js';
 import type { GrantSnapshot } from '../store/grant-store.js';
 import { AddressList } from './address-list.js';
 import type { LimitRefusal } from './limit-refusal.js';
@@ -13,6 +14,14 @@ export interface AllowLists {
 /** Whether any allow list applies to this grant: without one, any address is fine. */
 export function hasAllowList(snapshot: GrantSnapshot): boolean {
   return snapshot.token.allowedIps !== undefined || snapshot.owner.org?.policy.ipAllowList !== undefined;
+}
+
+/**
+ * The org a request counts against: a fine-grained token's resource owner, a classic token's
+ * `reached` owner (the request's), `''` for none.
+ */
+export function orgOf(token: TokenRecord, reached: string | null): string {
+  return token.kind === 'fine_grained' ? token.resourceOwner : (reached ?? '');
 }
 
 /**

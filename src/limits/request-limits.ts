@@ -1,6 +1,6 @@
 import type { GrantSnapshot } from '../store/grant-store.js';
 import type { AddressList } from './address-list.js';
-import { addressRefusal, allowListsOf, hasAllowList } from './allow-lists.js';
+import { addressRefusal, allowListsOf, hasAllowList, orgOf } from './allow-lists.js';
 import { ADMITTED, type Bucket, SPENT } from './bucket.js';
 import { CORE_RESOURCE, type RateBudget, resolveBudget, subjectKey } from './budget.js';
 import type { CostTable } from './costs.js';
@@ -215,7 +215,7 @@ export class RequestLimits {
   #buildPlan(snapshot: GrantSnapshot, reached: string | null): Plan {
     const { token, owner } = snapshot;
     const policy = owner.org?.policy;
-    const orgName = token.kind === 'fine_grained' ? token.resourceOwner : (reached ?? '');
+    const orgName = orgOf(token, reached);
     const budget =
       this.#rates === null ? null : resolveBudget(this.#rates.default, policy?.rateLimit, token.rateLimit);
     // A per-org budget of a request that reaches no org (a classic token on its user's own
